@@ -1,0 +1,32 @@
+# Every target sets up the virtual environment first, so a fresh clone needs only `make solve`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SCENARIO ?= scenarios/us_default.yaml
+
+.PHONY: setup solve test lint check clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+solve: setup
+	$(BIN)/territory solve $(SCENARIO)
+
+check: setup
+	$(BIN)/territory check $(SCENARIO)
+
+test: setup
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check solver tests benchmarks
+	$(BIN)/ruff format --check solver tests benchmarks
+	$(BIN)/mypy solver
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache .mypy_cache

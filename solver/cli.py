@@ -1,0 +1,120 @@
+"""The ``territory`` command line.
+
+Exit codes: 0 a valid plan was written, 1 the plan was written but verification found
+violations, 2 bad input, 3 the goals cannot all be met, 4 no plan within the time limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import pandas as pd
+
+from solver.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, InfeasiblePlanError, InputError
+from solver.pipeline import NoPlanError, Plan, solve_scenario
+from solver.scenario import load_scenario
+
+EXIT_VIOLATIONS = 1
+EXIT_NO_PLAN = 4
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    try:
+        return args.run(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except InfeasiblePlanError as exc:
+        print(f"infeasible: {exc}", file=sys.stderr)
+        return EXIT_INFEASIBLE
+    except NoPlanError as exc:
+        print(f"no plan: {exc}", file=sys.stderr)
+        return EXIT_NO_PLAN
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="territory", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log solver details")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    solve = commands.add_parser("solve", help="solve a scenario and write out/<name>/")
+    solve.add_argument("scenario", help="path of the scenario YAML file")
+    solve.add_argument("--out", default="out", help="output folder (default: out)")
+    solve.add_argument(
+        "--backend", choices=["auto", "highs", "cbc", "ortools"], help="override solver.backend"
+    )
+    solve.add_argument("--time-limit", type=float, help="override solver.time_limit_s (seconds)")
+    solve.set_defaults(run=_solve)
+
+    check = commands.add_parser("check", help="validate a scenario file without solving")
+    check.add_argument("scenario", help="path of the scenario YAML file")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def _solve(args: argparse.Namespace) -> int:
+    plan = solve_scenario(
+        args.scenario, args.out, backend=args.backend, time_limit_s=args.time_limit
+    )
+    print(format_summary(plan))
+    return EXIT_VIOLATIONS if plan.summary["violations"] else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    print(f"{args.scenario}: valid scenario '{scenario.name}' with roles {', '.join(scenario.roles)}")
+    return 0
+
+
+def format_summary(plan: Plan) -> str:
+    """Return the readable end-of-run summary: one block per role, then the verdict."""
+    summary = plan.summary
+    lines = [f"Scenario {summary['scenario']} (design date {summary['design_date']})", ""]
+    for role, info in summary["roles"].items():
+        lines.append(
+            f"{role}: {info['n_accounts']} accounts in {info['n_territories']} territories, "
+            f"{info['status']} ({info['solver']}), mean distance {info['mean_km']:.1f} km, "
+            f"gap {info['gap']:.2%}"
+        )
+        table = plan.territories[plan.territories["role"] == role]
+        lines.append(_territory_lines(table))
+        lines.append("")
+
+    verdict = "valid, no violations" if not summary["violations"] else (
+        f"INVALID: {len(summary['violations'])} violations"
+    )
+    deviations = ", ".join(f"{m} {v:.2f}%" for m, v in summary["max_abs_dev_pct"].items())
+    lines.append(f"Plan {verdict}. Max deviation from target: {deviations or 'n/a'}.")
+    lines.append(
+        f"Objective {summary['objective']:,.1f}, bound {summary['bound']:,.1f}, "
+        f"gap {summary['gap']:.3%}, {summary['runtime_s']:.1f}s. Written to {plan.folder}/"
+    )
+    return "\n".join(lines)
+
+
+def _territory_lines(table: pd.DataFrame) -> str:
+    columns = ["territory_id", "rep_id", "ramp_factor", "n_accounts"]
+    columns += [c for c in table.columns if c.endswith("_dev_pct") and table[c].notna().any()]
+    columns += ["viable", "mean_km"]
+    shown = table[columns].copy()
+    shown["ramp_factor"] = (shown["ramp_factor"] * 100).round().astype(int).astype(str) + "%"
+    for column in shown.columns:
+        if column.endswith("_dev_pct"):
+            shown[column] = shown[column].map(lambda v: f"{v:+.1f}%")
+    shown["mean_km"] = shown["mean_km"].round(1)
+    return shown.to_string(index=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The assignment model of one role with fixed centres, as sparse linear rows.
+
+Variables are binaries ``x[i, t]`` = 1 when account ``i`` goes to territory ``t``, one per
+(account, territory) pair. The model is built once as a matrix and every backend translates
+the same matrix, so the rules are written down in one place:
+
+* assignment: every account goes to exactly one territory of its role;
+* balance: every territory's total of a balanced metric stays within its band;
+* viability: every territory meets each viability minimum;
+* capacity: no territory carries more than its rep's ramp-weighted capacity;
+* objective: minimise ``sum w_i * d(i, centre_t) * x[i, t]`` (km, great-circle).
+
+Bounds are tightened by a tiny relative margin (:data:`BOUND_MARGIN`) so that solver
+tolerances cannot round a plan across a bound; the verification uses the exact bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from solver.geo import distance_matrix_km
+from solver.problem import RoleProblem
+
+#: Relative margin by which bands are tightened inside the solver, so a plan accepted within
+#: the solver's feasibility tolerance still satisfies the exact bound.
+BOUND_MARGIN = 1e-7
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """A family of rows: ``rows[t]`` is the row of territory ``t`` for ``metric``."""
+
+    family: str
+    metric: str | None
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """``min cost @ x`` subject to ``row_lo <= A @ x <= row_hi``, ``x`` binary."""
+
+    n_accounts: int
+    n_territories: int
+    pair_account: np.ndarray
+    pair_territory: np.ndarray
+    cost: np.ndarray
+    matrix: sp.csr_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    blocks: tuple[RowBlock, ...]
+
+    @property
+    def n_vars(self) -> int:
+        return len(self.cost)
+
+    def assignment(self, x: np.ndarray) -> np.ndarray:
+        """Return the territory of each account from a 0/1 (or near 0/1) solution vector."""
+        chosen = x > 0.5
+        territory = np.full(self.n_accounts, -1, dtype=np.int64)
+        territory[self.pair_account[chosen]] = self.pair_territory[chosen]
+        return territory
+
+    def start_vector(self, assignment: np.ndarray) -> np.ndarray:
+        """Return the 0/1 solution vector of an account→territory array."""
+        return (assignment[self.pair_account] == self.pair_territory).astype(float)
+
+
+def cost_matrix(problem: RoleProblem, centres: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """Return the ``(n, T)`` objective coefficients: weight times km to each centre."""
+    distance = distance_matrix_km(problem.coords, centres)
+    return weight * problem.weights[:, None] * distance
+
+
+def build_model(problem: RoleProblem, centres: np.ndarray, weight: float = 1.0) -> LinearModel:
+    """Build the linear model of ``problem`` for fixed territory ``centres`` (``(T, 2)``)."""
+    n, t = problem.n_accounts, problem.n_territories
+    pair_account = np.repeat(np.arange(n), t)
+    pair_territory = np.tile(np.arange(t), n)
+    cost = cost_matrix(problem, centres, weight).ravel()
+
+    blocks: list[RowBlock] = []
+    parts: list[tuple[sp.csr_matrix, np.ndarray, np.ndarray]] = []
+    row = 0
+    for family, metric, part in _row_families(problem, pair_account, pair_territory):
+        matrix, lo, hi = part
+        blocks.append(RowBlock(family, metric, row, row + matrix.shape[0]))
+        parts.append(part)
+        row += matrix.shape[0]
+
+    return LinearModel(
+        n_accounts=n,
+        n_territories=t,
+        pair_account=pair_account,
+        pair_territory=pair_territory,
+        cost=cost,
+        matrix=sp.vstack([p[0] for p in parts], format="csr"),
+        row_lo=np.concatenate([p[1] for p in parts]),
+        row_hi=np.concatenate([p[2] for p in parts]),
+        blocks=tuple(blocks),
+    )
+
+
+def _row_families(problem: RoleProblem, pair_account: np.ndarray, pair_territory: np.ndarray):
+    """Yield ``(family, metric, (matrix, lo, hi))`` for every constraint family."""
+    yield "assignment", None, assignment_rows(problem, pair_account)
+    for k, metric in enumerate(problem.metric_names):
+        lo, hi = problem.balance_lo[:, k], problem.balance_hi[:, k]
+        if np.isfinite(lo).any() or np.isfinite(hi).any():
+            yield "balance", metric, metric_rows(problem, pair_account, pair_territory, k, lo, hi)
+        minimum = problem.minimum[:, k]
+        if np.isfinite(minimum).any():
+            upper = np.full_like(minimum, np.inf)
+            yield "viability", metric, metric_rows(
+                problem, pair_account, pair_territory, k, minimum, upper
+            )
+        capacity = problem.capacity[:, k]
+        if np.isfinite(capacity).any():
+            lower = np.full_like(capacity, -np.inf)
+            yield "capacity", metric, metric_rows(
+                problem, pair_account, pair_territory, k, lower, capacity
+            )
+
+
+def assignment_rows(problem: RoleProblem, pair_account: np.ndarray):
+    """Every account goes to exactly one territory: ``sum_t x[i, t] = 1`` for each ``i``."""
+    n = problem.n_accounts
+    columns = np.arange(len(pair_account))
+    matrix = sp.csr_matrix((np.ones(len(columns)), (pair_account, columns)), shape=(n, len(columns)))
+    ones = np.ones(n)
+    return matrix, ones, ones
+
+
+def metric_rows(
+    problem: RoleProblem,
+    pair_account: np.ndarray,
+    pair_territory: np.ndarray,
+    metric: int,
+    lower: np.ndarray,
+    upper: np.ndarray,
+):
+    """Keep each territory's total of one metric in ``[lower_t, upper_t]``.
+
+    ``lower_t <= sum_i v[i, metric] * x[i, t] <= upper_t``, tightened inside by
+    :data:`BOUND_MARGIN` of the bound's magnitude. Balance bands, viability minimums and
+    capacities are all rows of this shape; they differ in where their bounds come from.
+    """
+    t = problem.n_territories
+    coefficients = problem.values[pair_account, metric]
+    columns = np.arange(len(pair_account))
+    matrix = sp.csr_matrix(
+        (coefficients, (pair_territory, columns)), shape=(t, len(pair_account))
+    )
+    return matrix, *tightened_bounds(problem.values[:, metric], lower, upper)
+
+
+def tightened_bounds(values: np.ndarray, lower: np.ndarray, upper: np.ndarray):
+    """Return the bounds a solver sees for a metric with account ``values``.
+
+    Sums of whole numbers are whole, so for an integral metric the bounds are rounded
+    inwards exactly (a minimum of 4.5 ICP accounts means 5). Other metrics get a margin of
+    :data:`BOUND_MARGIN` times the bound's magnitude.
+    """
+    if np.all(values == np.round(values)):
+        return np.ceil(lower - 1e-9), np.floor(upper + 1e-9)
+    margin_lo = BOUND_MARGIN * np.abs(np.where(np.isfinite(lower), lower, 0.0))
+    margin_hi = BOUND_MARGIN * np.abs(np.where(np.isfinite(upper), upper, 0.0))
+    return lower + margin_lo, upper - margin_hi

@@ -1,0 +1,255 @@
+"""The end-to-end solve of one scenario: inputs, capacity, model, solve, verify, write.
+
+Every check that can reject the input runs before anything is written, so bad input or an
+infeasible plan leaves earlier outputs untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from solver.backends import get_backend
+from solver.capacity import capacity_table, inactive_reps, territories_needed
+from solver.centres import RoleSolution, solve_with_centres
+from solver.errors import InfeasiblePlanError, PlanError, input_error
+from solver.explain import explain_infeasible
+from solver.outputs import assignments_table, territories_table, write_plan
+from solver.precheck import precheck
+from solver.problem import RoleProblem, build_role_problem
+from solver.result import Status
+from solver.scenario import Scenario, load_scenario
+from solver.tables import check_roles_staffed, load_accounts, load_reps, role_members
+from solver.verify import verify_plan
+
+logger = logging.getLogger(__name__)
+
+
+class NoPlanError(PlanError):
+    """The time limit ran out before any plan was found; feasibility is unknown."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A solved, verified plan and where it was written."""
+
+    folder: Path
+    summary: dict[str, Any]
+    assignments: pd.DataFrame
+    territories: pd.DataFrame
+
+
+def solve_scenario(
+    path: str | Path,
+    out_dir: str | Path = "out",
+    *,
+    backend: str | None = None,
+    time_limit_s: float | None = None,
+) -> Plan:
+    """Solve the scenario in ``path`` and write ``out_dir/<name>/``; return the plan.
+
+    ``backend`` and ``time_limit_s`` override the scenario's solver settings.
+    """
+    started = time.perf_counter()
+    scenario = _with_overrides(load_scenario(path), backend, time_limit_s)
+    logger.info("scenario %s: design date %s", scenario.name, scenario.design_date)
+
+    accounts = load_accounts(scenario)
+    reps = load_reps(scenario)
+    check_roles_staffed(reps, scenario)
+    members = role_members(accounts, scenario)
+    capacity = _capacity_with_homes(reps, scenario)
+    problems = _build_problems(scenario, accounts, members, capacity)
+
+    findings = [finding for problem in problems.values() for finding in precheck(problem)]
+    if findings:
+        raise InfeasiblePlanError("The plan cannot meet its goals (found before solving):", findings)
+
+    solutions = _solve_roles(scenario, problems)
+    assignment = {role: s.result.assignment for role, s in solutions.items()}
+    centres = {role: s.centres for role, s in solutions.items()}
+    assignments = assignments_table(scenario, problems, assignment)
+    territories = territories_table(scenario, problems, assignment, centres)
+
+    member_series = {role: pd.Series(mask) for role, mask in members.items()}
+    violations = verify_plan(scenario, accounts, member_series, territories, assignments)
+    for violation in violations:
+        logger.error("verification: %s", violation["message"])
+
+    summary = _summary(scenario, problems, solutions, territories, reps, violations)
+    summary["runtime_s"] = round(time.perf_counter() - started, 3)
+    folder = Path(out_dir) / scenario.name
+    write_plan(folder, assignments, territories, summary)
+    logger.info("wrote %s", folder)
+    return Plan(folder, summary, assignments, territories)
+
+
+def _with_overrides(scenario: Scenario, backend: str | None, time_limit_s: float | None) -> Scenario:
+    update: dict[str, Any] = {}
+    if backend is not None:
+        update["backend"] = backend
+    if time_limit_s is not None:
+        update["time_limit_s"] = time_limit_s
+    if not update:
+        return scenario
+    settings = scenario.solver.model_validate({**scenario.solver.model_dump(), **update})
+    return scenario.model_copy(update={"solver": settings})
+
+
+def _capacity_with_homes(reps: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    table = capacity_table(reps, scenario, scenario.design_date)
+    homes = reps[["rep_id", "home_latitude", "home_longitude"]]
+    return table.merge(homes, on="rep_id", how="left")
+
+
+def _build_problems(
+    scenario: Scenario,
+    accounts: pd.DataFrame,
+    members: dict[str, np.ndarray],
+    capacity: pd.DataFrame,
+) -> dict[str, RoleProblem]:
+    problems = {}
+    for role_name, role in scenario.roles.items():
+        reps = capacity[capacity["role"] == role_name].reset_index(drop=True)
+        if role.centres == "rep_home":
+            _require_homes(scenario, role_name, reps)
+        role_accounts = accounts.loc[members[role_name]].reset_index(drop=True)
+        problems[role_name] = build_role_problem(scenario, role_name, role_accounts, reps)
+        logger.info(
+            "%s: %d accounts, %d territories",
+            role_name, len(role_accounts), problems[role_name].n_territories,
+        )
+    return problems
+
+
+def _require_homes(scenario: Scenario, role: str, reps: pd.DataFrame) -> None:
+    missing = reps[reps["home_latitude"].isna() | reps["home_longitude"].isna()]
+    if missing.empty:
+        return
+    raise input_error(
+        scenario.inputs.reps.path.name,
+        f"has no home location, but role '{role}' sets centres: rep_home",
+        "add a home location for this rep, or set centres: auto in the scenario",
+        column="rep_id",
+        value=str(missing["rep_id"].iloc[0]),
+    )
+
+
+def _solve_roles(scenario: Scenario, problems: dict[str, RoleProblem]) -> dict[str, RoleSolution]:
+    settings = scenario.solver
+    backend = get_backend(settings.backend)
+    solutions: dict[str, RoleSolution] = {}
+    findings: list[str] = []
+    for role, problem in problems.items():
+        deadline = time.perf_counter() + settings.time_limit_s
+        solution = solve_with_centres(
+            problem, settings, backend, scenario.objective.compactness, deadline
+        )
+        status = solution.result.status
+        if status == Status.INFEASIBLE:
+            logger.info("%s: infeasible; looking for the smallest relaxation", role)
+            findings += explain_infeasible(problem, settings, settings.time_limit_s)
+        elif status == Status.NO_PLAN:
+            raise NoPlanError(
+                f"role {role}: no plan found within the time limit of "
+                f"{settings.time_limit_s:.0f}s (best bound {solution.result.bound:,.1f}); "
+                "nothing was written. Fix: raise solver.time_limit_s or loosen the tolerances."
+            )
+        solutions[role] = solution
+    if findings:
+        raise InfeasiblePlanError("The plan cannot meet its goals:", findings)
+    return solutions
+
+
+def _summary(
+    scenario: Scenario,
+    problems: dict[str, RoleProblem],
+    solutions: dict[str, RoleSolution],
+    territories: pd.DataFrame,
+    reps: pd.DataFrame,
+    violations: list[dict[str, Any]],
+) -> dict[str, Any]:
+    results = {role: s.result for role, s in solutions.items()}
+    objective = sum(r.objective for r in results.values())
+    bound = sum(r.bound for r in results.values())
+    statuses = {r.status for r in results.values()}
+    status = "optimal" if statuses == {Status.OPTIMAL} else "feasible"
+    if violations:
+        status = "invalid"
+
+    account_ids = set().union(*(set(p.account_ids) for p in problems.values()))
+    inactive = inactive_reps(reps, scenario.design_date)
+    return {
+        "scenario": scenario.name,
+        "status": status,
+        "objective": round(objective, 6),
+        "bound": round(bound, 6),
+        "gap": round(max(0.0, (objective - bound) / objective), 8) if objective > 0 else 0.0,
+        "runtime_s": 0.0,
+        "solver": "+".join(sorted({r.solver for r in results.values()})),
+        "n_accounts": len(account_ids),
+        "n_territories": int(sum(p.n_territories for p in problems.values())),
+        "max_abs_dev_pct": _max_deviation(territories),
+        "violations": violations,
+        "design_date": scenario.design_date.isoformat(),
+        "seed": scenario.solver.seed,
+        "objective_unit": "weighted km (weights average 1 within each role)",
+        "roles": {
+            role: _role_summary(scenario, problems[role], solutions[role], territories, inactive)
+            for role in problems
+        },
+    }
+
+
+def _role_summary(
+    scenario: Scenario,
+    problem: RoleProblem,
+    solution: RoleSolution,
+    territories: pd.DataFrame,
+    inactive: pd.DataFrame,
+) -> dict[str, Any]:
+    result = solution.result
+    role = scenario.roles[problem.role]
+    totals = problem.values.sum(axis=0)
+    needed = {
+        metric: territories_needed(float(totals[problem.metric_names.index(metric)]), amount)
+        for metric, amount in role.capacity.metrics.items()
+    }
+    if role.capacity.max_accounts is not None:
+        needed["accounts"] = territories_needed(problem.n_accounts, role.capacity.max_accounts)
+    own = inactive[inactive["role"] == problem.role]
+    return {
+        "status": result.status.value,
+        "solver": result.solver,
+        "objective": round(result.objective, 6),
+        "bound": round(result.bound, 6),
+        "gap": round(result.gap, 8),
+        "centre_rounds": solution.rounds,
+        "n_accounts": problem.n_accounts,
+        "n_territories": problem.n_territories,
+        "mean_km": round(result.objective / problem.n_accounts, 3) if problem.n_accounts else 0.0,
+        "max_abs_dev_pct": _max_deviation(territories[territories["role"] == problem.role]),
+        "fully_ramped_reps_needed": needed,
+        "inactive_reps": [
+            {"rep_id": r.rep_id, "reason": r.reason} for r in own.itertuples(index=False)
+        ],
+    }
+
+
+def _max_deviation(territories: pd.DataFrame) -> dict[str, float]:
+    columns = [c for c in territories.columns if c.endswith("_dev_pct")]
+    deviations = {}
+    for column in columns:
+        values = territories[column].dropna()
+        if len(values):
+            deviations[column.removesuffix("_dev_pct")] = round(float(values.abs().max()), 4)
+    return deviations
+
+
+
