@@ -1,12 +1,12 @@
 """Territory centres: seeding, the weighted-medoid update and the location-allocation loop.
 
 A centre is a rep's home when the role fixes it, otherwise the model picks it. With free
-centres the engine alternates two steps (location-allocation): assign accounts for fixed
-centres with an exact MIP, then move each free centre to the account location that
-minimises the weighted distance of its territory (a weighted medoid). Each round can only
-lower the objective, and the loop stops when the centres stop moving, the objective stops
-improving, or the round limit or time limit is reached. The reported bound is the MIP's
-proven bound for the final centres.
+centres the engine alternates two steps (location-allocation): allocate accounts for fixed
+centres, then move each free centre to the account location that minimises the weighted
+distance of its territory (a weighted medoid). The allocation rounds use the LP
+relaxation, and the loop stops when the centres settle or the round limit is reached.
+The exact backend then solves the plan for those centres. The reported bound is the
+backend's proven bound for the final centres, not for every possible choice of centres.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.backends import Backend
+from solver.backends.highs import solve_lp
 from solver.formulation import build_model
 from solver.geo import distance_matrix_km
 from solver.problem import RoleProblem
@@ -71,18 +72,29 @@ def initial_centres(problem: RoleProblem, seed: int) -> np.ndarray:
     return centres
 
 
-def medoid_centres(problem: RoleProblem, assignment: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Return centres moved to the weighted medoid of each free territory's accounts."""
+def medoid_centres(
+    problem: RoleProblem,
+    accounts: np.ndarray,
+    territories: np.ndarray,
+    shares: np.ndarray,
+    centres: np.ndarray,
+) -> np.ndarray:
+    """Return centres moved to the weighted medoid of each free territory's accounts.
+
+    Membership comes as pairs: account ``accounts[j]`` belongs to ``territories[j]`` with
+    share ``shares[j]`` (1 for a plan, a fraction for an LP solution).
+    """
     updated = centres.copy()
     for t in range(problem.n_territories):
-        members = np.flatnonzero(assignment == t)
-        if problem.fixed_centre[t] or len(members) == 0:
+        mask = (territories == t) & (shares > 1e-9)
+        if problem.fixed_centre[t] or not mask.any():
             continue
-        coords, weights = problem.coords[members], problem.weights[members]
+        members = accounts[mask]
+        coords = problem.coords[members]
+        weights = problem.weights[members] * shares[mask]
         candidates = _medoid_candidates(coords, weights)
         cost = distance_matrix_km(coords, coords[candidates]).T @ weights
-        best = candidates[int(np.argmin(cost))]
-        updated[t] = coords[best]
+        updated[t] = coords[candidates[int(np.argmin(cost))]]
     return updated
 
 
@@ -93,23 +105,26 @@ def solve_with_centres(
     compactness: float,
     deadline: float,
 ) -> RoleSolution:
-    """Run location-allocation rounds until no free centre moves; return the best plan."""
-    centres = initial_centres(problem, settings.seed)
-    rounds = 1 if problem.fixed_centre.all() else settings.centre_iterations
-    best: RoleSolution | None = None
+    """Place free centres by location-allocation, then solve the plan exactly.
 
-    for round_number in range(1, rounds + 1):
+    The rounds that move centres solve the LP relaxation, which is fast and nearly
+    integral; the exact backend then solves the plan for the final centres, and once more
+    if the plan's own medoids lower the objective further.
+    """
+    centres = initial_centres(problem, settings.seed)
+    if not problem.fixed_centre.all():
+        centres = _lp_rounds(problem, settings, compactness, centres, deadline)
+
+    best: RoleSolution | None = None
+    for round_number in (1, 2):
         remaining = deadline - time.perf_counter()
         if best is not None and remaining < 1.0:
-            logger.info("%s: time limit reached after %d rounds", problem.role, round_number - 1)
             break
-        # Early rounds leave time for later ones; the previous plan stays feasible for any
-        # centres, so it seeds the next round as a starting solution.
-        budget = remaining / 2 if round_number < rounds else remaining
+        # The previous plan stays feasible for any centres, so it seeds the next solve.
         start = best.result.assignment if best is not None else None
-        result = backend(build_model(problem, centres, compactness), settings, budget, start)
+        result = backend(build_model(problem, centres, compactness), settings, remaining, start)
         logger.info(
-            "%s round %d: %s, objective %.1f, bound %.1f (%.1fs)",
+            "%s exact solve %d: %s, objective %.1f, bound %.1f (%.1fs)",
             problem.role, round_number, result.status.value, result.objective,
             result.bound, result.runtime_s,
         )
@@ -119,13 +134,40 @@ def solve_with_centres(
             break
         best = RoleSolution(result, centres, round_number)
 
-        moved = medoid_centres(problem, result.assignment, centres)
-        if np.allclose(moved, centres):
+        n = problem.n_accounts
+        moved = medoid_centres(problem, np.arange(n), result.assignment, np.ones(n), centres)
+        if problem.fixed_centre.all() or np.allclose(moved, centres):
             break
         centres = moved
 
     assert best is not None
     return best
+
+
+def _lp_rounds(
+    problem: RoleProblem,
+    settings: SolverSettings,
+    compactness: float,
+    centres: np.ndarray,
+    deadline: float,
+) -> np.ndarray:
+    """Move free centres with LP-relaxed allocations until they settle; return the centres."""
+    previous = np.inf
+    for round_number in range(1, settings.centre_iterations + 1):
+        remaining = deadline - time.perf_counter()
+        if remaining < 0.5 * settings.time_limit_s:
+            break
+        model = build_model(problem, centres, compactness)
+        objective, x = solve_lp(model, settings, remaining / 4)
+        if x is None:
+            break
+        logger.info("%s centre round %d: LP objective %.1f", problem.role, round_number, objective)
+        moved = medoid_centres(problem, model.pair_account, model.pair_territory, x, centres)
+        settled = np.allclose(moved, centres) or objective >= previous * (1 - 1e-4)
+        centres, previous = moved, objective
+        if settled:
+            break
+    return centres
 
 
 def _medoid_candidates(coords: np.ndarray, weights: np.ndarray) -> np.ndarray:

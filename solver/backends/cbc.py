@@ -8,6 +8,7 @@ relaxation (solved by HiGHS), which is always a valid lower bound.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pulp
@@ -29,15 +30,19 @@ def solve_cbc(
     NOTE: ``start`` is not passed to CBC; each round starts from scratch.
     """
     start = time.perf_counter()
-    problem, x = _pulp_problem(model)
-    command = pulp.PULP_CBC_CMD(
-        msg=False,
-        timeLimit=max(1, int(np.ceil(time_limit_s))),
-        gapRel=settings.mip_gap,
-        threads=settings.threads,
-        options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"],
-    )
-    problem.solve(command)
+    # NOTE: PuLP 3.x deprecates LpVariable(...) and PULP_CBC_CMD in favour of its 4.0 API;
+    # the pin pulp<4 in pyproject.toml keeps these calls valid.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        problem, x = _pulp_problem(model)
+        command = pulp.PULP_CBC_CMD(
+            msg=False,
+            timeLimit=max(1, int(np.ceil(time_limit_s))),
+            gapRel=settings.mip_gap,
+            threads=settings.threads,
+            options=[f"randomSeed {settings.seed + 1}", f"randomCbcSeed {settings.seed + 1}"],
+        )
+        problem.solve(command)
     values = np.array([v.varValue if v.varValue is not None else 0.0 for v in x])
     bound = lp_bound(model, settings, max(1.0, time_limit_s - (time.perf_counter() - start)))
     runtime = time.perf_counter() - start

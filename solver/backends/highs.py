@@ -64,11 +64,19 @@ def solve_highs(
 
 def lp_bound(model: LinearModel, settings: SolverSettings, time_limit_s: float) -> float:
     """Return the LP relaxation's optimum, a valid lower bound on the MIP (``-inf`` if unknown)."""
+    return solve_lp(model, settings, time_limit_s)[0]
+
+
+def solve_lp(
+    model: LinearModel, settings: SolverSettings, time_limit_s: float
+) -> tuple[float, np.ndarray | None]:
+    """Solve the LP relaxation; return its optimum and solution (``-inf, None`` if unsolved)."""
     highs = _highs(model, settings, time_limit_s, integer=False)
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return float("-inf")
-    return float(highs.getInfo().objective_function_value)
+        return float("-inf"), None
+    x = np.asarray(highs.getSolution().col_value)
+    return float(highs.getInfo().objective_function_value), x
 
 
 def _highs(
