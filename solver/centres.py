@@ -39,6 +39,13 @@ class RoleSolution:
     centres: np.ndarray
     rounds: int
 
+    @property
+    def assignment(self) -> np.ndarray:
+        """Return the plan's account→territory array; only solutions with a plan have one."""
+        if self.result.assignment is None:
+            raise ValueError(f"no plan: the solve ended with status {self.result.status.value}")
+        return self.result.assignment
+
 
 def unit_vectors(coords: np.ndarray) -> np.ndarray:
     """Return ``(n, 3)`` points on the unit sphere for latitude/longitude in degrees."""
@@ -125,8 +132,12 @@ def solve_with_centres(
         result = backend(build_model(problem, centres, compactness), settings, remaining, start)
         logger.info(
             "%s exact solve %d: %s, objective %.1f, bound %.1f (%.1fs)",
-            problem.role, round_number, result.status.value, result.objective,
-            result.bound, result.runtime_s,
+            problem.role,
+            round_number,
+            result.status.value,
+            result.objective,
+            result.bound,
+            result.runtime_s,
         )
         if not result.status.has_plan:
             return best or RoleSolution(result, centres, round_number)
@@ -135,7 +146,9 @@ def solve_with_centres(
         best = RoleSolution(result, centres, round_number)
 
         n = problem.n_accounts
-        moved = medoid_centres(problem, np.arange(n), result.assignment, np.ones(n), centres)
+        assignment = result.assignment
+        assert assignment is not None  # a result with a plan always has an assignment
+        moved = medoid_centres(problem, np.arange(n), assignment, np.ones(n), centres)
         if problem.fixed_centre.all() or np.allclose(moved, centres):
             break
         centres = moved

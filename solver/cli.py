@@ -1,7 +1,8 @@
 """The ``territory`` command line.
 
 Exit codes: 0 a valid plan was written, 1 the plan was written but verification found
-violations, 2 bad input, 3 the goals cannot all be met, 4 no plan within the time limit.
+violations, 2 bad input, 3 the goals cannot all be met, 4 no plan within the time limit,
+5 a broken installation (a shipped data file is missing).
 """
 
 from __future__ import annotations
@@ -13,12 +14,19 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from solver.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, InfeasiblePlanError, InputError
+from solver.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INFEASIBLE,
+    InfeasiblePlanError,
+    InputError,
+    PlanError,
+)
 from solver.pipeline import NoPlanError, Plan, solve_scenario
 from solver.scenario import load_scenario
 
 EXIT_VIOLATIONS = 1
 EXIT_NO_PLAN = 4
+EXIT_SETUP = 5
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NoPlanError as exc:
         print(f"no plan: {exc}", file=sys.stderr)
         return EXIT_NO_PLAN
+    except PlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_SETUP
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +84,9 @@ def _solve(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    print(f"{args.scenario}: valid scenario '{scenario.name}' with roles {', '.join(scenario.roles)}")
+    print(
+        f"{args.scenario}: valid scenario '{scenario.name}' with roles {', '.join(scenario.roles)}"
+    )
     return 0
 
 
@@ -91,8 +104,10 @@ def format_summary(plan: Plan) -> str:
         lines.append(_territory_lines(table))
         lines.append("")
 
-    verdict = "valid, no violations" if not summary["violations"] else (
-        f"INVALID: {len(summary['violations'])} violations"
+    verdict = (
+        "valid, no violations"
+        if not summary["violations"]
+        else (f"INVALID: {len(summary['violations'])} violations")
     )
     deviations = ", ".join(f"{m} {v:.2f}%" for m, v in summary["max_abs_dev_pct"].items())
     lines.append(f"Plan {verdict}. Max deviation from target: {deviations or 'n/a'}.")

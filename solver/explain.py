@@ -55,8 +55,15 @@ def explain_infeasible(
     integer = np.concatenate([np.ones(n_pairs, dtype=bool), np.zeros(n_relax, dtype=bool)])
     col_hi = np.concatenate([np.ones(n_pairs), np.full(n_relax, np.inf)])
     highs = highs_problem(
-        cost, sp.vstack(rows, format="csr"), np.concatenate(lo), np.concatenate(hi),
-        np.zeros(len(cost)), col_hi, integer, settings, time_limit_s,
+        cost,
+        sp.vstack(rows, format="csr"),
+        np.concatenate(lo),
+        np.concatenate(hi),
+        np.zeros(len(cost)),
+        col_hi,
+        integer,
+        settings,
+        time_limit_s,
     )
     highs.run()
     if highs.getInfo().primal_solution_status != 2:

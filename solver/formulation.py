@@ -114,14 +114,18 @@ def _row_families(problem: RoleProblem, pair_account: np.ndarray, pair_territory
         minimum = problem.minimum[:, k]
         if np.isfinite(minimum).any():
             upper = np.full_like(minimum, np.inf)
-            yield "viability", metric, metric_rows(
-                problem, pair_account, pair_territory, k, minimum, upper
+            yield (
+                "viability",
+                metric,
+                metric_rows(problem, pair_account, pair_territory, k, minimum, upper),
             )
         capacity = problem.capacity[:, k]
         if np.isfinite(capacity).any():
             lower = np.full_like(capacity, -np.inf)
-            yield "capacity", metric, metric_rows(
-                problem, pair_account, pair_territory, k, lower, capacity
+            yield (
+                "capacity",
+                metric,
+                metric_rows(problem, pair_account, pair_territory, k, lower, capacity),
             )
 
 
@@ -129,7 +133,9 @@ def assignment_rows(problem: RoleProblem, pair_account: np.ndarray):
     """Every account goes to exactly one territory: ``sum_t x[i, t] = 1`` for each ``i``."""
     n = problem.n_accounts
     columns = np.arange(len(pair_account))
-    matrix = sp.csr_matrix((np.ones(len(columns)), (pair_account, columns)), shape=(n, len(columns)))
+    matrix = sp.csr_matrix(
+        (np.ones(len(columns)), (pair_account, columns)), shape=(n, len(columns))
+    )
     ones = np.ones(n)
     return matrix, ones, ones
 
@@ -151,9 +157,7 @@ def metric_rows(
     t = problem.n_territories
     coefficients = problem.values[pair_account, metric]
     columns = np.arange(len(pair_account))
-    matrix = sp.csr_matrix(
-        (coefficients, (pair_territory, columns)), shape=(t, len(pair_account))
-    )
+    matrix = sp.csr_matrix((coefficients, (pair_territory, columns)), shape=(t, len(pair_account)))
     return matrix, *tightened_bounds(problem.values[:, metric], lower, upper)
 
 

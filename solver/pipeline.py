@@ -67,12 +67,18 @@ def solve_scenario(
     capacity = _capacity_with_homes(reps, scenario)
     problems = _build_problems(scenario, accounts, members, capacity)
 
-    findings = [finding for problem in problems.values() for finding in precheck(problem)]
+    inactive = inactive_reps(reps, scenario.design_date)
+    findings = []
+    for role, problem in problems.items():
+        own = inactive[inactive["role"] == role]
+        findings += precheck(problem, [f"{r.rep_id} {r.reason}" for r in own.itertuples()])
     if findings:
-        raise InfeasiblePlanError("The plan cannot meet its goals (found before solving):", findings)
+        raise InfeasiblePlanError(
+            "The plan cannot meet its goals (found before solving):", findings
+        )
 
     solutions = _solve_roles(scenario, problems)
-    assignment = {role: s.result.assignment for role, s in solutions.items()}
+    assignment = {role: s.assignment for role, s in solutions.items()}
     centres = {role: s.centres for role, s in solutions.items()}
     assignments = assignments_table(scenario, problems, assignment)
     territories = territories_table(scenario, problems, assignment, centres)
@@ -90,7 +96,9 @@ def solve_scenario(
     return Plan(folder, summary, assignments, territories)
 
 
-def _with_overrides(scenario: Scenario, backend: str | None, time_limit_s: float | None) -> Scenario:
+def _with_overrides(
+    scenario: Scenario, backend: str | None, time_limit_s: float | None
+) -> Scenario:
     update: dict[str, Any] = {}
     if backend is not None:
         update["backend"] = backend
@@ -123,7 +131,9 @@ def _build_problems(
         problems[role_name] = build_role_problem(scenario, role_name, role_accounts, reps)
         logger.info(
             "%s: %d accounts, %d territories",
-            role_name, len(role_accounts), problems[role_name].n_territories,
+            role_name,
+            len(role_accounts),
+            problems[role_name].n_territories,
         )
     return problems
 
@@ -250,6 +260,3 @@ def _max_deviation(territories: pd.DataFrame) -> dict[str, float]:
         if len(values):
             deviations[column.removesuffix("_dev_pct")] = round(float(values.abs().max()), 4)
     return deviations
-
-
-

@@ -15,10 +15,18 @@ from solver.problem import RoleProblem
 _SLACK = 1e-9
 
 
-def precheck(problem: RoleProblem) -> list[str]:
-    """Return findings that make ``problem`` infeasible; an empty list means none was found."""
+def precheck(problem: RoleProblem, inactive: list[str] | None = None) -> list[str]:
+    """Return findings that make ``problem`` infeasible; an empty list means none was found.
+
+    ``inactive`` lists the role's reps that are not active on the design date, with why,
+    for the message about a role without territories.
+    """
     if problem.n_territories == 0:
-        return [f"role {problem.role}: no rep is active on the design date, so there is no territory"]
+        why = f" ({'; '.join(inactive)})" if inactive else ""
+        return [
+            f"role {problem.role}: no rep is active on the design date{why}, so there is no "
+            "territory. Fix: move the design date, or add a rep or planned hire to the reps file"
+        ]
     if problem.n_accounts == 0:
         return [f"role {problem.role}: no account is eligible for this role"]
 
@@ -72,9 +80,11 @@ def _crossed_bounds(problem: RoleProblem, k: int, metric: str) -> list[str]:
     for t in np.flatnonzero(lower > upper * (1 + _SLACK) + _SLACK):
         territory = problem.territories[t]
         minimum, capacity = problem.minimum[t, k], problem.capacity[t, k]
-        low_name = "viability minimum" if minimum >= problem.balance_lo[t, k] else "balance band minimum"
+        low_name = (
+            "viability minimum" if minimum >= problem.balance_lo[t, k] else "balance band minimum"
+        )
         high_name = "capacity" if capacity <= problem.balance_hi[t, k] else "balance band maximum"
-        fix = _crossed_fix(problem, t, k, low_name, high_name)
+        fix = _crossed_fix(problem, int(t), k, low_name, high_name)
         findings.append(
             f"territory {territory.territory_id} (rep {territory.rep_id}, ramp "
             f"{territory.ramp_factor:.0%}): {low_name} on '{metric}' is {_num(lower[t])}, above "
@@ -92,7 +102,8 @@ def _crossed_fix(problem: RoleProblem, t: int, k: int, low_name: str, high_name:
         )
     if low_name == "viability minimum":
         return f"Fix: lower the minimum to {_num(upper)} or raise the capacity"
-    return f"Fix: raise the capacity of one rep to at least {_num(lower / max(problem.territories[t].ramp_factor, 1e-12))}"
+    ramp = max(problem.territories[t].ramp_factor, 1e-12)
+    return f"Fix: raise the capacity of one rep to at least {_num(lower / ramp)}"
 
 
 def _oversized_accounts(problem: RoleProblem, k: int, metric: str) -> list[str]:

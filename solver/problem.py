@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -199,20 +200,21 @@ def _metric_values(accounts: pd.DataFrame, metric_names: tuple[str, ...]) -> np.
 
 def _territories(role_name: str, capacity: pd.DataFrame) -> tuple[Territory, ...]:
     territories = []
-    for index, rep in enumerate(capacity.itertuples(index=False)):
+    records: list[dict[str, Any]] = capacity.to_dict("records")  # type: ignore[assignment]
+    for index, rep in enumerate(records):
         home = None
-        lat, lon = getattr(rep, "home_latitude", np.nan), getattr(rep, "home_longitude", np.nan)
+        lat, lon = rep.get("home_latitude", np.nan), rep.get("home_longitude", np.nan)
         if pd.notna(lat) and pd.notna(lon):
             home = (float(lat), float(lon))
-        name = getattr(rep, "name", None)
+        name = rep.get("name")
         territories.append(
             Territory(
                 territory_id=territory_id(role_name, index),
-                rep_id=str(rep.rep_id),
+                rep_id=str(rep["rep_id"]),
                 rep_name=None if pd.isna(name) else str(name),
-                rep_start_date=pd.Timestamp(rep.start_date).date(),
-                ramp_factor=float(rep.ramp_factor),
-                capacity_share=float(rep.capacity_share),
+                rep_start_date=pd.Timestamp(rep["start_date"]).date(),
+                ramp_factor=float(rep["ramp_factor"]),
+                capacity_share=float(rep["capacity_share"]),
                 home=home,
             )
         )

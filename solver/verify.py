@@ -54,12 +54,13 @@ def verify_plan(
             | {ACCOUNT_COUNT}
         )
         totals = (
-            merged.groupby("territory_id")[metrics].sum()
+            merged.groupby("territory_id")[metrics]
+            .sum()
             .reindex(role_territories["territory_id"], fill_value=0.0)
         )
         role_totals = table.loc[members[role_name].to_numpy(), metrics].sum()
         for row in role_territories.itertuples(index=False):
-            total = totals.loc[row.territory_id]
+            total: pd.Series = totals.loc[str(row.territory_id)]  # type: ignore[assignment]
             violations += _territory_rules(scenario, role_name, row, total, role_totals)
     return violations
 
@@ -82,7 +83,12 @@ def _coverage(
         if ids:
             shown = ", ".join(map(str, ids[:5])) + (" ..." if len(ids) > 5 else "")
             found.append(
-                {"role": role, "rule": rule, "count": len(ids), "message": f"{role}: {rule}: {shown}"}
+                {
+                    "role": role,
+                    "rule": rule,
+                    "count": len(ids),
+                    "message": f"{role}: {rule}: {shown}",
+                }
             )
     return found
 
@@ -94,8 +100,9 @@ def _territory_rules(
     found = []
 
     def check(rule: str, metric: str, value: float, low: float, high: float) -> None:
-        slack = RELATIVE_TOLERANCE * max(1.0, abs(low) if math.isfinite(low) else 0.0,
-                                         abs(high) if math.isfinite(high) else 0.0)
+        slack = RELATIVE_TOLERANCE * max(
+            1.0, abs(low) if math.isfinite(low) else 0.0, abs(high) if math.isfinite(high) else 0.0
+        )
         if low - slack <= value <= high + slack:
             return
         found.append(
@@ -117,8 +124,13 @@ def _territory_rules(
     # Balance bands: role total times the territory's capacity share, +/- tolerance.
     for goal in role.balance:
         target = role_totals[goal.metric] * territory.capacity_share
-        check("balance", goal.metric, total[goal.metric],
-              target * (1 - goal.tolerance), target * (1 + goal.tolerance))
+        check(
+            "balance",
+            goal.metric,
+            total[goal.metric],
+            target * (1 - goal.tolerance),
+            target * (1 + goal.tolerance),
+        )
 
     # Viability minimums, the same for every territory of the role.
     for minimum in role.viability:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+
 import pytest
 from instances import write_instance
 
@@ -28,10 +29,20 @@ def line_instance(tmp_path: Path) -> Path:
         for i, lat in enumerate([0.0, 1.0, 2.0, 10.0])
     ]
     reps = [
-        {"rep_id": "R1", "role": "FIELD", "start_date": "2020-01-01",
-         "home_latitude": 0.0, "home_longitude": 0.0},
-        {"rep_id": "R2", "role": "FIELD", "start_date": "2020-01-01",
-         "home_latitude": 10.0, "home_longitude": 0.0},
+        {
+            "rep_id": "R1",
+            "role": "FIELD",
+            "start_date": "2020-01-01",
+            "home_latitude": 0.0,
+            "home_longitude": 0.0,
+        },
+        {
+            "rep_id": "R2",
+            "role": "FIELD",
+            "start_date": "2020-01-01",
+            "home_latitude": 10.0,
+            "home_longitude": 0.0,
+        },
     ]
     roles = {
         "FIELD": {

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from instances import write_instance
 
 from solver.cli import main
 from solver.errors import InfeasiblePlanError
 from solver.pipeline import solve_scenario
-
-from instances import write_instance
 
 #: Great-circle km per degree of latitude on a sphere of the mean Earth radius.
 KM_PER_DEGREE = 6371.0088 * math.pi / 180
@@ -38,16 +37,40 @@ def test_outputs_follow_contract(line_instance: Path, tmp_path: Path) -> None:
     territories = pd.read_csv(plan.folder / "territories.csv")
     summary = json.loads((plan.folder / "summary.json").read_text())
     assert list(assignments.columns) == [
-        "account_id", "territory_id", "role", "rep_id", "potential"
+        "account_id",
+        "territory_id",
+        "role",
+        "rep_id",
+        "potential",
     ]
     assert list(territories.columns[:12]) == [
-        "territory_id", "role", "rep_id", "rep_start_date", "ramp_factor", "capacity_share",
-        "n_accounts", "potential", "potential_target", "potential_min_allowed",
-        "potential_max_allowed", "potential_dev_pct",
+        "territory_id",
+        "role",
+        "rep_id",
+        "rep_start_date",
+        "ramp_factor",
+        "capacity_share",
+        "n_accounts",
+        "potential",
+        "potential_target",
+        "potential_min_allowed",
+        "potential_max_allowed",
+        "potential_dev_pct",
     ]
     assert "viable" in territories.columns
-    for key in ["scenario", "status", "objective", "bound", "gap", "runtime_s", "solver",
-                "n_accounts", "n_territories", "max_abs_dev_pct", "violations"]:
+    for key in [
+        "scenario",
+        "status",
+        "objective",
+        "bound",
+        "gap",
+        "runtime_s",
+        "solver",
+        "n_accounts",
+        "n_territories",
+        "max_abs_dev_pct",
+        "violations",
+    ]:
         assert key in summary
     assert territories["potential_target"].tolist() == [20.0, 20.0]
     assert territories["potential_min_allowed"].tolist() == [18.0, 18.0]
@@ -82,13 +105,22 @@ def test_ramp_sets_share_of_target(tmp_path: Path) -> None:
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
     accounts = [
-        {"account_id": f"A{i:02d}", "latitude": 30 + (i * 7919 % 97) / 10,
-         "longitude": -100 + (i * 104729 % 89) / 10, "potential": 5.0 + i % 7}
+        {
+            "account_id": f"A{i:02d}",
+            "latitude": 30 + (i * 7919 % 97) / 10,
+            "longitude": -100 + (i * 104729 % 89) / 10,
+            "potential": 5.0 + i % 7,
+        }
         for i in range(40)
     ]
     reps = [{"rep_id": f"R{j}", "role": "FIELD", "start_date": "2020-01-01"} for j in range(4)]
-    roles = {"FIELD": {"ramp": [1.0], "balance": [{"metric": "potential", "tolerance": 0.05}],
-                       "centres": "model"}}
+    roles = {
+        "FIELD": {
+            "ramp": [1.0],
+            "balance": [{"metric": "potential", "tolerance": 0.05}],
+            "centres": "model",
+        }
+    }
     path = write_instance(tmp_path / "seed", accounts, reps, roles)
 
     first = solve_scenario(path, tmp_path / "one").folder
@@ -142,8 +174,13 @@ def test_infeasible_explained_with_tolerance(tmp_path: Path) -> None:
 
 def test_viability_shortfall_found_before_solving(tmp_path: Path) -> None:
     accounts = [
-        {"account_id": f"A{i}", "latitude": float(i), "longitude": 0.0, "potential": 1.0,
-         "icp": 1 if i < 4 else 0}
+        {
+            "account_id": f"A{i}",
+            "latitude": float(i),
+            "longitude": 0.0,
+            "potential": 1.0,
+            "icp": 1 if i < 4 else 0,
+        }
         for i in range(8)
     ]
     reps = [{"rep_id": f"R{j}", "role": "FIELD", "start_date": "2020-01-01"} for j in range(2)]

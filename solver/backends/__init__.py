@@ -17,6 +17,7 @@ from solver.scenario import SolverSettings
 #: ``start`` is an optional account→territory array used as a starting solution.
 Backend = Callable[[LinearModel, SolverSettings, float, "np.ndarray | None"], Result]
 
+
 def get_backend(name: str) -> Backend:
     """Return the backend called ``name`` (``auto``, ``highs``, ``cbc`` or ``ortools``)."""
     if name in ("auto", "highs"):

@@ -29,7 +29,7 @@ def solve_cbc(
 
     NOTE: ``start`` is not passed to CBC; each round starts from scratch.
     """
-    start = time.perf_counter()
+    started = time.perf_counter()
     # NOTE: PuLP 3.x deprecates LpVariable(...) and PULP_CBC_CMD in favour of its 4.0 API;
     # the pin pulp<4 in pyproject.toml keeps these calls valid.
     with warnings.catch_warnings():
@@ -44,8 +44,8 @@ def solve_cbc(
         )
         problem.solve(command)
     values = np.array([v.varValue if v.varValue is not None else 0.0 for v in x])
-    bound = lp_bound(model, settings, max(1.0, time_limit_s - (time.perf_counter() - start)))
-    runtime = time.perf_counter() - start
+    bound = lp_bound(model, settings, max(1.0, time_limit_s - (time.perf_counter() - started)))
+    runtime = time.perf_counter() - started
 
     assignment = model.assignment(values)
     complete = bool((assignment >= 0).all())
@@ -74,9 +74,7 @@ def solve_cbc(
 def _pulp_problem(model: LinearModel) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     problem = pulp.LpProblem("territories", pulp.LpMinimize)
     x = [pulp.LpVariable(f"x{j}", cat=pulp.LpBinary) for j in range(model.n_vars)]
-    problem += pulp.LpAffineExpression(
-        [(x[j], float(c)) for j, c in enumerate(model.cost)]
-    )
+    problem += pulp.LpAffineExpression([(x[j], float(c)) for j, c in enumerate(model.cost)])
 
     matrix = model.matrix
     for r in range(matrix.shape[0]):

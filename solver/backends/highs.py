@@ -84,8 +84,15 @@ def _highs(
 ) -> highspy.Highs:
     n = model.n_vars
     return highs_problem(
-        model.cost, model.matrix, model.row_lo, model.row_hi,
-        np.zeros(n), np.ones(n), np.full(n, integer), settings, time_limit_s,
+        model.cost,
+        model.matrix,
+        model.row_lo,
+        model.row_hi,
+        np.zeros(n),
+        np.ones(n),
+        np.full(n, integer),
+        settings,
+        time_limit_s,
     )
 
 
