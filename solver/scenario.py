@@ -182,10 +182,13 @@ class Scenario(_Strict):
     @field_validator("ramp_profiles")
     @classmethod
     def _profiles_in_unit_interval(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
-        for curve in value.values():
+        for name, curve in value.items():
             if not curve:
-                raise ValueError("a ramp profile needs at least one value")
-            _check_ramp(curve)
+                raise ValueError(f"ramp profile '{name}' needs at least one value")
+            try:
+                _check_ramp(curve)
+            except ValueError as exc:
+                raise ValueError(f"ramp profile '{name}': {exc}") from None
         return value
 
     @field_validator("roles")
@@ -240,12 +243,20 @@ def load_scenario(path: str | Path) -> Scenario:
         )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name}: not UTF-8 text. Fix: save the file as UTF-8.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
         raise InputError(
             f"{path.name}{where}: invalid YAML ({getattr(exc, 'problem', exc)}). "
             "Fix: check the indentation and quoting on that line."
+        ) from None
+    except ValueError as exc:
+        # PyYAML reads an unquoted 2027-13-45 as a date and fails in datetime.date.
+        raise InputError(
+            f"{path.name}: invalid date ({exc}). Fix: write dates as YYYY-MM-DD with a real "
+            "month and day, for example design_date: 2027-02-01."
         ) from None
     if not isinstance(raw, dict):
         raise InputError(
@@ -263,7 +274,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def _check_references(scenario: Scenario) -> None:
-    """Check names that refer to other parts of the scenario: metrics and ramp profiles."""
+    """Check that every metric a role names is mapped (ramp profiles are checked with the reps)."""
     file = scenario.source.name
     known = scenario.metric_names
     for role_name, role in scenario.roles.items():
@@ -290,16 +301,18 @@ def _check_references(scenario: Scenario) -> None:
 
 def _format_validation_error(path: Path, exc: ValidationError) -> str:
     lines = []
-    for error in exc.errors():
+    # An unknown key is usually a misspelt one, so it is reported before the key it hides.
+    errors = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")
+    for error in errors:
         loc = [str(part) for part in error["loc"]]
         key = ".".join(loc) or "(top level)"
         if error["type"] == "extra_forbidden":
             allowed = _allowed_keys(error["loc"][:-1])
             guess = difflib.get_close_matches(loc[-1], allowed, n=1)
-            hint = f"did you mean '{guess[0]}'? " if guess else ""
+            hint = f"did you mean '{guess[0]}'? Allowed" if guess else "allowed"
             lines.append(
-                f"{path.name}, key '{key}': unknown key '{loc[-1]}'. Fix: {hint}"
-                f"allowed keys here are {', '.join(allowed)}."
+                f"{path.name}, key '{key}': unknown key '{loc[-1]}'. Fix: {hint} "
+                f"keys here are {', '.join(allowed)}."
             )
         elif error["type"] == "missing":
             lines.append(f"{path.name}, key '{key}': required key is missing. Fix: add it.")
@@ -307,10 +320,10 @@ def _format_validation_error(path: Path, exc: ValidationError) -> str:
             message = error["msg"].removeprefix("Value error, ")
             value = error.get("input")
             shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
-            lines.append(
-                f"{path.name}, key '{key}': {message}{shown}. "
-                "Fix: correct the value; see docs/scenarios.md."
-            )
+            fix = "correct the value; see docs/scenarios.md"
+            if error["type"].startswith("date"):
+                fix = "write the date as YYYY-MM-DD, for example 2027-02-01"
+            lines.append(f"{path.name}, key '{key}': {message}{shown}. Fix: {fix}.")
     return "\n".join(lines)
 
 
