@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solver.backends import get_backend
 from solver.capacity import capacity_table, inactive_reps, territories_needed
-from solver.centres import RoleSolution, solve_with_centres
+from solver.centres import RoleSolution
+from solver.engine import solve_role
 from solver.errors import InfeasiblePlanError, PlanError, input_error
 from solver.explain import explain_infeasible
 from solver.outputs import assignments_table, territories_table, write_plan
@@ -153,14 +153,10 @@ def _require_homes(scenario: Scenario, role: str, reps: pd.DataFrame) -> None:
 
 def _solve_roles(scenario: Scenario, problems: dict[str, RoleProblem]) -> dict[str, RoleSolution]:
     settings = scenario.solver
-    backend = get_backend(settings.backend)
     solutions: dict[str, RoleSolution] = {}
     findings: list[str] = []
     for role, problem in problems.items():
-        deadline = time.perf_counter() + settings.time_limit_s
-        solution = solve_with_centres(
-            problem, settings, backend, scenario.objective.compactness, deadline
-        )
+        solution = solve_role(problem, settings, compactness=scenario.objective.compactness)
         status = solution.result.status
         if status == Status.INFEASIBLE:
             logger.info("%s: infeasible; looking for the smallest relaxation", role)

@@ -30,7 +30,8 @@ def solve_highs(
         solution = highspy.HighsSolution()
         solution.col_value = list(model.start_vector(start))
         highs.setSolution(solution)
-    highs.run()
+    if highs.run() == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS failed to run the model ({highs.getModelStatus()})")
     status = highs.getModelStatus()
     info = highs.getInfo()
     runtime = time.perf_counter() - started
@@ -108,6 +109,7 @@ def highs_problem(
     time_limit_s: float,
 ) -> highspy.Highs:
     """Return a HiGHS instance loaded with ``min cost @ x, row_lo <= A x <= row_hi``."""
+    _use_threads(int(settings.threads))
     with _stdout_silenced():
         highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
@@ -140,6 +142,20 @@ def _finite(bounds: np.ndarray) -> np.ndarray:
     """Return ``bounds`` with infinities replaced by HiGHS's infinity."""
     values = np.asarray(bounds, dtype=np.float64)
     return np.clip(values, -highspy.kHighsInf, highspy.kHighsInf)
+
+
+_scheduler_threads: list[int] = []
+
+
+def _use_threads(threads: int) -> None:
+    """Reset HiGHS's process-wide thread pool when the thread count changes.
+
+    HiGHS creates one pool per process on the first run and then refuses to run
+    (``kError``) a model whose ``threads`` option differs from that pool's size.
+    """
+    if _scheduler_threads and _scheduler_threads[0] != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _scheduler_threads[:] = [threads]
 
 
 @contextlib.contextmanager
