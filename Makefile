@@ -24,9 +24,20 @@ test: setup
 	$(BIN)/pytest -q
 
 lint: setup
-	$(BIN)/ruff check solver tests benchmarks
-	$(BIN)/ruff format --check solver tests benchmarks
+	$(BIN)/ruff check solver tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check solver tests $(wildcard benchmarks)
 	$(BIN)/mypy solver
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache .mypy_cache
+
+# Benchmarks, outside the test run (see benchmarks/README.md). bench cuts the M time limit
+# to 60 s so that three solvers per size finish within 10 minutes on 2 cores; bench-full
+# uses the default limits and adds L and XL.
+.PHONY: bench bench-full
+
+bench: setup
+	$(BIN)/python -m benchmarks.run --sizes S M --time-limit M=60
+
+bench-full: setup
+	$(BIN)/python -m benchmarks.run --sizes S M L XL

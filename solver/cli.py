@@ -1,4 +1,4 @@
-"""The ``territory`` command line.
+"""Territory planning engine: solve a scenario into verified territories.
 
 Exit codes: 0 a valid plan was written, 1 the plan was written but verification found
 violations, 2 bad input, 3 the goals cannot all be met, 4 no plan within the time limit,

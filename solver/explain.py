@@ -140,11 +140,17 @@ def _describe(
         metric = problem.metric_names[k]
         if kind == "balance":
             tolerance = problem.tolerance[k]
-            setting = f"widen the tolerance from {tolerance:.1%} to {tolerance + amount:.1%}"
+            setting = (
+                f"widen the tolerance from {_percent(tolerance)} to at least "
+                f"{_percent(tolerance + amount, up=True)}"
+            )
             low, high = problem.balance_lo[:, k], problem.balance_hi[:, k]
         elif kind == "viability":
             minimum = float(problem.minimum[:, k].max())
-            setting = f"lower the minimum from {_num(minimum)} to {_num(minimum - amount)}"
+            lowered = minimum - amount
+            if _whole_numbers(problem.values[:, k]):
+                lowered = np.floor(lowered + 1e-9)
+            setting = f"lower the minimum from {_num(minimum)} to at most {_num(lowered)}"
             low, high = problem.minimum[:, k], np.full(problem.n_territories, np.inf)
         else:
             setting = f"raise the capacity per rep by {amount:.1%}"
@@ -169,3 +175,17 @@ def _territories_outside(
         elif excess[t] > 1e-9:
             parts.append(f"{problem.territories[t].territory_id} over by {_num(excess[t])}")
     return ", ".join(parts) or "none"
+
+
+def _percent(share: float, up: bool = False) -> str:
+    """Format a share as a percent with two decimals, rounded up when ``up`` is set.
+
+    Rounding a needed tolerance up keeps the suggestion a setting that works.
+    """
+    hundredths = share * 10_000
+    value = np.ceil(hundredths - 1e-6) if up else np.round(hundredths)
+    return f"{value / 100:.2f}%"
+
+
+def _whole_numbers(values: np.ndarray) -> bool:
+    return bool(np.all(values == np.round(values)))

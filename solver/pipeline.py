@@ -64,6 +64,7 @@ def solve_scenario(
     reps = load_reps(scenario)
     check_roles_staffed(reps, scenario)
     members = role_members(accounts, scenario)
+    uncovered = _uncovered(accounts, members)
     capacity = _capacity_with_homes(reps, scenario)
     problems = _build_problems(scenario, accounts, members, capacity)
 
@@ -89,6 +90,7 @@ def solve_scenario(
         logger.error("verification: %s", violation["message"])
 
     summary = _summary(scenario, problems, solutions, territories, reps, violations)
+    summary["accounts_without_role"] = uncovered
     summary["runtime_s"] = round(time.perf_counter() - started, 3)
     folder = Path(out_dir) / scenario.name
     write_plan(folder, assignments, territories, summary)
@@ -108,6 +110,22 @@ def _with_overrides(
         return scenario
     settings = scenario.solver.model_validate({**scenario.solver.model_dump(), **update})
     return scenario.model_copy(update={"solver": settings})
+
+
+def _uncovered(accounts: pd.DataFrame, members: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Return the count and first ids of accounts that no role covers, and log a warning."""
+    covered = np.zeros(len(accounts), dtype=bool)
+    for mask in members.values():
+        covered |= mask
+    ids = accounts.loc[~covered, "account_id"].astype(str).tolist()
+    if ids:
+        logger.warning(
+            "%d accounts match no role's filter and are left out of the plan: %s%s",
+            len(ids),
+            ", ".join(ids[:5]),
+            " ..." if len(ids) > 5 else "",
+        )
+    return {"count": len(ids), "first_ids": ids[:10]}
 
 
 def _capacity_with_homes(reps: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -236,7 +254,7 @@ def _role_summary(
         "objective": round(result.objective, 6),
         "bound": round(result.bound, 6),
         "gap": round(result.gap, 8),
-        "centre_rounds": solution.rounds,
+        "exact_solves": solution.rounds,
         "n_accounts": problem.n_accounts,
         "n_territories": problem.n_territories,
         "mean_km": round(result.objective / problem.n_accounts, 3) if problem.n_accounts else 0.0,

@@ -46,12 +46,14 @@ def _sum_of_lower_bounds(problem: RoleProblem, k: int, metric: str) -> list[str]
     if not np.isfinite(minimum).any() or minimum.sum() <= total * (1 + _SLACK):
         return []
     per_territory = float(minimum.max())
-    lowest = total / problem.n_territories
+    highest = total / problem.n_territories
+    if np.all(problem.values[:, k] == np.round(problem.values[:, k])):
+        highest = np.floor(highest + 1e-9)
     return [
         f"role {problem.role}: viability minimum of {_num(per_territory)} '{metric}' per "
         f"territory needs {_num(minimum.sum())} across {problem.n_territories} territories, "
         f"but the role holds {_num(total)} (short by {_num(minimum.sum() - total)}). "
-        f"Lowest minimum that could work: {_num(lowest)}, or fewer territories"
+        f"Fix: lower the minimum to at most {_num(highest)}, or plan fewer territories"
     ]
 
 

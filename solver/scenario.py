@@ -301,8 +301,17 @@ def _check_references(scenario: Scenario) -> None:
 
 def _format_validation_error(path: Path, exc: ValidationError) -> str:
     lines = []
-    # An unknown key is usually a misspelt one, so it is reported before the key it hides.
+    # An unknown key is usually a misspelt one, so it is reported before the key it hides,
+    # and the "missing" error of the key it was meant to be is dropped.
     errors = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")
+    meant = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            parent = error["loc"][:-1]
+            typo = str(error["loc"][-1])
+            for meant_key in difflib.get_close_matches(typo, _allowed_keys(parent), n=1):
+                meant.add((*parent, meant_key))
+    errors = [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in meant)]
     for error in errors:
         loc = [str(part) for part in error["loc"]]
         key = ".".join(loc) or "(top level)"

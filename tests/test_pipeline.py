@@ -168,7 +168,9 @@ def test_infeasible_explained_with_tolerance(tmp_path: Path) -> None:
     roles = {"FIELD": {"ramp": [1.0], "balance": [{"metric": "potential", "tolerance": 0.05}]}}
     path = write_instance(tmp_path / "infeasible", accounts, reps, roles)
 
-    with pytest.raises(InfeasiblePlanError, match=r"widen the tolerance from 5\.0% to 12\.5%"):
+    with pytest.raises(
+        InfeasiblePlanError, match=r"widen the tolerance from 5\.00% to at least 12\.50%"
+    ):
         solve_scenario(path, tmp_path / "out")
 
 
@@ -195,7 +197,7 @@ def test_viability_shortfall_found_before_solving(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "viability minimum of 3 'icp' per territory needs 6" in message
     assert "the role holds 4 (short by 2)" in message
-    assert "Lowest minimum that could work: 2" in message
+    assert "Fix: lower the minimum to at most 2, or plan fewer territories" in message
 
 
 def test_capacity_shortfall_names_missing_reps(tmp_path: Path) -> None:

@@ -51,3 +51,24 @@ def test_no_active_rep_is_reported(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "role FIELD: no rep is active on the design date" in message
     assert "R1 starts 2027-06-01, after 2027-01-01" in message
+
+
+def test_uncovered_accounts_counted(tmp_path: Path) -> None:
+    accounts = [
+        {
+            "account_id": f"A{i}",
+            "latitude": float(i),
+            "longitude": 0.0,
+            "potential": 1.0,
+            "segment": "Field" if i < 4 else "Inside",
+        }
+        for i in range(6)
+    ]
+    reps = [{"rep_id": "R1", "role": "FIELD", "start_date": "2020-01-01"}]
+    roles = {"FIELD": {"ramp": [1.0], "accounts": {"column": "segment", "values": ["Field"]}}}
+    path = write_instance(tmp_path / "cover", accounts, reps, roles)
+
+    plan = solve_scenario(path, tmp_path / "out")
+
+    assert plan.summary["accounts_without_role"] == {"count": 2, "first_ids": ["A4", "A5"]}
+    assert len(plan.assignments) == 4
