@@ -20,7 +20,7 @@ import numpy as np
 from solver.backends import Backend
 from solver.backends.highs import solve_lp
 from solver.formulation import build_model
-from solver.geo import distance_matrix_km
+from solver.geo import distance_matrix_km, unit_vectors
 from solver.problem import RoleProblem
 from solver.result import Result
 from solver.scenario import SolverSettings
@@ -45,12 +45,6 @@ class RoleSolution:
         if self.result.assignment is None:
             raise ValueError(f"no plan: the solve ended with status {self.result.status.value}")
         return self.result.assignment
-
-
-def unit_vectors(coords: np.ndarray) -> np.ndarray:
-    """Return ``(n, 3)`` points on the unit sphere for latitude/longitude in degrees."""
-    lat, lon = np.radians(coords[:, 0]), np.radians(coords[:, 1])
-    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
 
 
 def initial_centres(problem: RoleProblem, seed: int) -> np.ndarray:

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 def explain_infeasible(
     problem: RoleProblem, settings: SolverSettings, time_limit_s: float
 ) -> list[str]:
-    """Return findings that say which goals to relax for ``problem``, and by how much."""
+    """Return findings naming the goals of ``problem`` to relax, and by how much."""
     n_pairs = problem.n_accounts * problem.n_territories
     pair_account = np.repeat(np.arange(problem.n_accounts), problem.n_territories)
     pair_territory = np.tile(np.arange(problem.n_territories), problem.n_accounts)

@@ -352,3 +352,9 @@ def _raise_first(
     raise input_error(
         file, problem, fix, row=int(label) + 2, column=column, value="" if value is None else value
     )
+
+
+def unit_vectors(coords: np.ndarray) -> np.ndarray:
+    """Return ``(n, 3)`` points on the unit sphere for latitude/longitude in degrees."""
+    lat, lon = np.radians(coords[:, 0]), np.radians(coords[:, 1])
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])

@@ -1,6 +1,6 @@
 """Cheap infeasibility checks, run before any solver, with the numbers in planning terms.
 
-Each check proves that no plan can exist (so a finding is never a false alarm) and says
+Each check proves that no plan can exist (so a finding is never a false alarm) and names
 which goal or minimum fails, for which territories, by how much, and the loosest setting
 that would pass this check.
 """
@@ -40,7 +40,7 @@ def precheck(problem: RoleProblem, inactive: list[str] | None = None) -> list[st
 
 
 def _sum_of_lower_bounds(problem: RoleProblem, k: int, metric: str) -> list[str]:
-    """The territories' minimums cannot add up to more than the role holds."""
+    """Check that the territories' minimums add up to no more than the role contains."""
     minimum = problem.minimum[:, k]
     total = problem.values[:, k].sum()
     if not np.isfinite(minimum).any() or minimum.sum() <= total * (1 + _SLACK):
@@ -58,7 +58,7 @@ def _sum_of_lower_bounds(problem: RoleProblem, k: int, metric: str) -> list[str]
 
 
 def _sum_of_capacities(problem: RoleProblem, k: int, metric: str) -> list[str]:
-    """The reps' ramp-weighted capacity must be able to carry the role's total."""
+    """Check that the reps' ramp-weighted capacity can carry the role's total."""
     capacity = problem.capacity[:, k]
     total = problem.values[:, k].sum()
     if not np.isfinite(capacity).all() or capacity.sum() >= total * (1 - _SLACK):
@@ -76,7 +76,7 @@ def _sum_of_capacities(problem: RoleProblem, k: int, metric: str) -> list[str]:
 
 
 def _crossed_bounds(problem: RoleProblem, k: int, metric: str) -> list[str]:
-    """A territory whose lower bound is above its upper bound can never be filled."""
+    """Find territories whose lower bound is above their upper bound."""
     lower, upper = problem.lower[:, k], problem.upper[:, k]
     findings = []
     for t in np.flatnonzero(lower > upper * (1 + _SLACK) + _SLACK):
@@ -109,7 +109,7 @@ def _crossed_fix(problem: RoleProblem, t: int, k: int, low_name: str, high_name:
 
 
 def _oversized_accounts(problem: RoleProblem, k: int, metric: str) -> list[str]:
-    """An account larger than every territory's upper bound cannot be placed anywhere."""
+    """Find accounts larger than every territory's upper bound, which fit nowhere."""
     upper = problem.upper[:, k]
     if not np.isfinite(upper).all():
         return []
