@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("scenario", help="path of the scenario YAML file")
     solve.add_argument("--out", default="out", help="output folder (default: out)")
     solve.add_argument(
-        "--backend", choices=["auto", "highs", "cbc", "ortools"], help="override solver.backend"
+        "--backend",
+        choices=["auto", "highs", "cbc", "ortools", "scalable"],
+        help="override solver.backend",
     )
     solve.add_argument("--time-limit", type=float, help="override solver.time_limit_s (seconds)")
     solve.set_defaults(run=_solve)

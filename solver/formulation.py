@@ -81,7 +81,17 @@ def build_model(problem: RoleProblem, centres: np.ndarray, weight: float = 1.0) 
     pair_account = np.repeat(np.arange(n), t)
     pair_territory = np.tile(np.arange(t), n)
     cost = cost_matrix(problem, centres, weight).ravel()
+    return build_pair_model(problem, pair_account, pair_territory, cost)
 
+
+def build_pair_model(
+    problem: RoleProblem, pair_account: np.ndarray, pair_territory: np.ndarray, cost: np.ndarray
+) -> LinearModel:
+    """Build the model with one binary per given (account, territory) pair only.
+
+    Pairs left out are forbidden; the scalable path uses this for candidate territories.
+    """
+    n, t = problem.n_accounts, problem.n_territories
     blocks: list[RowBlock] = []
     parts: list[tuple[sp.csr_matrix, np.ndarray, np.ndarray]] = []
     row = 0

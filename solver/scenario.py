@@ -158,7 +158,7 @@ class Objective(_Strict):
 class SolverSettings(_Strict):
     """Which backend solves the model and how long it may take."""
 
-    backend: Literal["auto", "highs", "cbc", "ortools"] = "auto"
+    backend: Literal["auto", "highs", "cbc", "ortools", "scalable"] = "auto"
     time_limit_s: float = Field(default=60.0, gt=0)
     seed: int = Field(default=0, ge=0)
     threads: int = Field(default=1, ge=1)

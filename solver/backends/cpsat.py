@@ -31,8 +31,13 @@ def solve_cpsat(
     settings: SolverSettings,
     time_limit_s: float,
     start: np.ndarray | None = None,
+    *,
+    lp_bound_too: bool = True,
 ) -> Result:
-    """Solve ``model`` with CP-SAT; the bound is the better of CP-SAT's and the LP's."""
+    """Solve ``model`` with CP-SAT; the bound is the better of CP-SAT's and the LP's.
+
+    ``lp_bound_too=False`` skips the LP relaxation, for callers with a bound of their own.
+    """
     started = time.perf_counter()
     cp = cp_model.CpModel()
     x = [cp.new_bool_var(f"x{j}") for j in range(model.n_vars)]
@@ -63,7 +68,9 @@ def solve_cpsat(
     objective = float(model.cost[values > 0.5].sum())
     # Each chosen coefficient was rounded by at most half a unit, one per account.
     cp_bound = (solver.best_objective_bound - 0.5 * model.n_accounts) / cost_scale
-    bound = max(cp_bound, lp_bound(model, settings, max(1.0, time_limit_s - runtime)))
+    bound = cp_bound
+    if lp_bound_too:
+        bound = max(bound, lp_bound(model, settings, max(1.0, time_limit_s - runtime)))
     return Result(
         status=Status.OPTIMAL if code == cp_model.OPTIMAL else Status.FEASIBLE,
         assignment=model.assignment(values),

@@ -1,0 +1,1 @@
+"""The scalable solve path: candidate territories, Lagrangian bound and local-search repair."""

@@ -1,0 +1,52 @@
+"""The scalable path: its bound is a true lower bound and its plans meet every bound."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from test_backends import random_problem, within_bounds
+
+from solver.backends import get_backend
+from solver.engine import solve_role
+from solver.formulation import build_model
+from solver.result import Status
+from solver.scale.path import solve_scalable
+from solver.scenario import SolverSettings
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_bound_below_exact_optimum(seed: int) -> None:
+    problem = random_problem(seed, n=60, t=4)
+    settings = SolverSettings(time_limit_s=20, mip_gap=0.0, seed=seed)
+    optimum = get_backend("highs")(build_model(problem, problem.home_coords), settings, 20.0, None)
+
+    result = solve_scalable(problem, problem.home_coords, settings, 1.0, time.perf_counter() + 20)
+
+    assert optimum.status == Status.OPTIMAL
+    assert result.bound <= optimum.objective * (1 + 1e-9)
+    assert result.status.has_plan
+    assert result.objective >= optimum.objective * (1 - 1e-9)
+    assert within_bounds(problem, result.assignment)
+
+
+def test_gap_matches_objective_and_bound() -> None:
+    problem = random_problem(14, n=80, t=5)
+    settings = SolverSettings(time_limit_s=20, mip_gap=1e-4)
+
+    result = solve_scalable(problem, problem.home_coords, settings, 1.0, time.perf_counter() + 20)
+
+    assert result.gap == pytest.approx((result.objective - result.bound) / result.objective)
+    assert np.all(result.assignment >= 0)
+
+
+def test_auto_sends_large_roles_to_scalable() -> None:
+    problem = random_problem(15, n=2600, t=25)
+    settings = SolverSettings(backend="auto", time_limit_s=10)
+
+    solution = solve_role(problem, settings)
+
+    assert solution.result.solver == "scalable"
+    assert solution.result.status.has_plan
+    assert within_bounds(problem, solution.result.assignment)
