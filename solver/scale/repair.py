@@ -128,7 +128,10 @@ def _violation_change(
     candidates: Candidates,
     rows: Bounds,
 ) -> np.ndarray:
-    """Return ``(n, K)``: violation change of each move, with cost as a small tie-breaker."""
+    """Return ``(n, K)`` move priorities: extra cost per unit of violation removed (lower first).
+
+    A move that removes no violation gets ``inf``.
+    """
     values = rows.values
     source_before = violation(totals[source], _rows_at(rows, source))
     source_after = violation(totals[source] - values, _rows_at(rows, source))
