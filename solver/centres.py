@@ -40,6 +40,11 @@ class RoleSolution:
     rounds: int
 
     @property
+    def history(self) -> tuple[tuple[float, float], ...]:
+        """Return ``(seconds, objective)`` of each improving plan of the final solve."""
+        return self.result.history
+
+    @property
     def assignment(self) -> np.ndarray:
         """Return the plan's account→territory array; only solutions with a plan have one."""
         if self.result.assignment is None:

@@ -9,6 +9,7 @@ CP-SAT finish.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -44,13 +45,14 @@ def solve_role(
     when the role is large or the exact path found no plan. Without a deadline the role
     gets ``settings.time_limit_s`` from now.
     """
+    started = time.perf_counter()
     if deadline is None:
-        deadline = time.perf_counter() + settings.time_limit_s
+        deadline = started + settings.time_limit_s
     pairs = problem.n_accounts * problem.n_territories
     backend = settings.backend
 
     if backend == "scalable" or (backend == "auto" and pairs > EXACT_PAIRS):
-        return _scalable(problem, settings, compactness, deadline)
+        return _scalable(problem, settings, compactness, deadline, started)
 
     _check_memory(problem, pairs)
     if backend != "auto":
@@ -61,17 +63,24 @@ def solve_role(
     if solution.result.status != Status.NO_PLAN:
         return solution
     logger.info("%s: the exact path found no plan in time; trying the scalable path", problem.role)
-    return _scalable(problem, settings, compactness, deadline)
+    return _scalable(problem, settings, compactness, deadline, started)
 
 
 def _scalable(
-    problem: RoleProblem, settings: SolverSettings, compactness: float, deadline: float
+    problem: RoleProblem,
+    settings: SolverSettings,
+    compactness: float,
+    deadline: float,
+    started: float,
 ) -> RoleSolution:
     # NOTE: free centres are placed once (weighted k-means++), without location-allocation
     # rounds, so a role with free centres is less compact here than on the exact path.
     centres = initial_centres(problem, settings.seed)
+    offset = time.perf_counter() - started
     result = solve_scalable(problem, centres, settings, compactness, deadline)
-    return RoleSolution(result, centres, 1)
+    # The history counts from the start of solve_role, including any exact attempt before.
+    history = tuple((seconds + offset, value) for seconds, value in result.history)
+    return RoleSolution(dataclasses.replace(result, history=history), centres, 1)
 
 
 def _check_memory(problem: RoleProblem, pairs: int) -> None:

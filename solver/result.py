@@ -38,6 +38,9 @@ class Result:
         Objective of the plan recomputed from ``assignment`` in floating point.
     bound
         A proven lower bound on the objective (``-inf`` when none is known).
+    history
+        ``(seconds since the solve started, objective)`` of each improving plan, where the
+        path records them (the scalable path does).
     """
 
     status: Status
@@ -46,6 +49,7 @@ class Result:
     bound: float
     runtime_s: float
     solver: str
+    history: tuple[tuple[float, float], ...] = ()
 
     @property
     def gap(self) -> float:

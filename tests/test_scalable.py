@@ -50,3 +50,16 @@ def test_auto_sends_large_roles_to_scalable() -> None:
     assert solution.result.solver == "scalable"
     assert solution.result.status.has_plan
     assert within_bounds(problem, solution.result.assignment)
+
+
+def test_history_counts_from_role_start() -> None:
+    problem = random_problem(16, n=2600, t=25)
+    settings = SolverSettings(backend="auto", time_limit_s=10)
+    started = time.perf_counter()
+
+    solution = solve_role(problem, settings)
+
+    elapsed = time.perf_counter() - started
+    assert solution.history
+    assert all(0 <= seconds <= elapsed for seconds, _ in solution.history)
+    assert solution.history[-1][1] == pytest.approx(solution.result.objective, rel=1e-6)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -33,10 +34,13 @@ def solve_cpsat(
     start: np.ndarray | None = None,
     *,
     lp_bound_too: bool = True,
+    on_plan: Callable[[float], None] | None = None,
 ) -> Result:
     """Solve ``model`` with CP-SAT; the bound is the better of CP-SAT's and the LP's.
 
     ``lp_bound_too=False`` skips the LP relaxation, for callers with a bound of their own.
+    ``on_plan`` is called with the objective (in model units, within the rounding of the
+    integer costs) of every improving plan CP-SAT finds.
     """
     started = time.perf_counter()
     cp = cp_model.CpModel()
@@ -56,7 +60,8 @@ def solve_cpsat(
     solver.parameters.num_workers = int(settings.threads)
     solver.parameters.random_seed = int(settings.seed)
     solver.parameters.relative_gap_limit = float(settings.mip_gap)
-    code = solver.solve(cp)
+    callback = _PlanCallback(on_plan, cost_scale) if on_plan is not None else None
+    code = solver.solve(cp, callback)
     runtime = time.perf_counter() - started
 
     if code == cp_model.INFEASIBLE:
@@ -107,3 +112,15 @@ def _row_scale(data: np.ndarray) -> tuple[float, float]:
         return 1.0, 0.0
     scale = 2.0 ** math.floor(math.log2(_MAX_TOTAL / max(float(data.sum()), 1e-12)))
     return scale, 0.5 * len(data)
+
+
+class _PlanCallback(cp_model.CpSolverSolutionCallback):
+    """Report the objective of each improving plan, converted back from integer units."""
+
+    def __init__(self, on_plan: Callable[[float], None], cost_scale: float) -> None:
+        super().__init__()
+        self._on_plan = on_plan
+        self._cost_scale = cost_scale
+
+    def on_solution_callback(self) -> None:
+        self._on_plan(self.objective_value / self._cost_scale)

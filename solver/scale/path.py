@@ -126,13 +126,26 @@ def solve_scalable(
     slot, feasible = repair(slot, candidates, rows, round_deadline)
     assignment = _assignment(candidates, slot)
     objective = _cost(candidates, slot)
+    history: list[tuple[float, float]] = []
+    if feasible:
+        history.append((time.perf_counter() - started, objective))
+
+    def record(value: float) -> None:
+        if not history or value < history[-1][1]:
+            history.append((time.perf_counter() - started, value))
+
     logger.info("%s: rounded plan cost %.1f, within bounds: %s", problem.role, objective, feasible)
 
     # CP-SAT finishes on the candidate model, starting from the rounded plan.
     if candidates.territory.size <= CPSAT_PAIRS and time.perf_counter() < deadline - 1.0:
         model = _candidate_model(problem, candidates)
         finish = solve_cpsat(
-            model, settings, deadline - time.perf_counter(), assignment, lp_bound_too=False
+            model,
+            settings,
+            deadline - time.perf_counter(),
+            assignment,
+            lp_bound_too=False,
+            on_plan=record,
         )
         if finish.assignment is not None and (not feasible or finish.objective < objective):
             assignment, objective, feasible = finish.assignment, finish.objective, True
@@ -145,7 +158,7 @@ def solve_scalable(
     bound = min(bound, objective)
     gap = (objective - bound) / objective if objective > 0 else 0.0
     status = Status.OPTIMAL if gap <= settings.mip_gap else Status.FEASIBLE
-    return Result(status, assignment, objective, bound, runtime, "scalable")
+    return Result(status, assignment, objective, bound, runtime, "scalable", tuple(history))
 
 
 def _assignment(candidates: Candidates, slot: np.ndarray) -> np.ndarray:
