@@ -257,13 +257,20 @@ def _role_summary(
         "exact_solves": solution.rounds,
         "n_accounts": problem.n_accounts,
         "n_territories": problem.n_territories,
-        "mean_km": round(result.objective / problem.n_accounts, 3) if problem.n_accounts else 0.0,
+        "mean_km": _mean_km(result.objective, problem.n_accounts, scenario.objective.compactness),
         "max_abs_dev_pct": _max_deviation(territories[territories["role"] == problem.role]),
         "fully_ramped_reps_needed": needed,
         "inactive_reps": [
             {"rep_id": r.rep_id, "reason": r.reason} for r in own.itertuples(index=False)
         ],
     }
+
+
+def _mean_km(objective: float, n_accounts: int, compactness: float) -> float:
+    """Return the weighted mean distance in km: weights average 1, so objective / weight / n."""
+    if n_accounts == 0 or compactness <= 0:
+        return 0.0
+    return round(objective / compactness / n_accounts, 3)
 
 
 def _max_deviation(territories: pd.DataFrame) -> dict[str, float]:
