@@ -7,6 +7,8 @@
 4. An LP over the nearly tied accounts and a small MIP over the accounts it splits round
    the near-plan (:mod:`solver.scale.polish`), and moves and swaps repair what is left.
 5. CP-SAT, started from that plan, solves the candidate model for the remaining time.
+   NOTE: CP-SAT runs against the wall clock with ``settings.threads`` workers, so this
+   step, unlike the exact path stopped by its gap, can give a different plan per run.
 
 Candidates are widened in two ways, the safeguard for territories that their nearest
 accounts cannot fill: each territory is a candidate of its nearest accounts, and column
