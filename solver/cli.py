@@ -21,7 +21,7 @@ from solver.errors import (
     InputError,
     PlanError,
 )
-from solver.pipeline import NoPlanError, Plan, solve_scenario
+from solver.pipeline import NoPlanError, Plan, prepare, solve_scenario
 from solver.scenario import load_scenario
 
 EXIT_VIOLATIONS = 1
@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--time-limit", type=float, help="override solver.time_limit_s (seconds)")
     solve.set_defaults(run=_solve)
 
-    check = commands.add_parser("check", help="validate a scenario file without solving")
+    check = commands.add_parser(
+        "check", help="validate a scenario and its tables and run the pre-checks, without solving"
+    )
     check.add_argument("scenario", help="path of the scenario YAML file")
     check.set_defaults(run=_check)
     return parser
@@ -85,10 +87,13 @@ def _solve(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
-    print(
-        f"{args.scenario}: valid scenario '{scenario.name}' with roles {', '.join(scenario.roles)}"
-    )
+    prepared = prepare(load_scenario(args.scenario))
+    name = prepared.scenario.name
+    print(f"{args.scenario}: valid scenario '{name}', inputs read, pre-checks passed")
+    for role, problem in prepared.problems.items():
+        print(f"  {role}: {problem.n_accounts} accounts, {problem.n_territories} territories")
+    if prepared.uncovered["count"]:
+        print(f"  {prepared.uncovered['count']} accounts match no role")
     return 0
 
 

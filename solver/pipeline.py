@@ -58,8 +58,53 @@ def solve_scenario(
     """
     started = time.perf_counter()
     scenario = _with_overrides(load_scenario(path), backend, time_limit_s)
-    logger.info("scenario %s: design date %s", scenario.name, scenario.design_date)
+    prepared = prepare(scenario)
+    accounts, reps, members, problems = (
+        prepared.accounts,
+        prepared.reps,
+        prepared.members,
+        prepared.problems,
+    )
 
+    solutions = _solve_roles(scenario, problems)
+    assignment = {role: s.assignment for role, s in solutions.items()}
+    centres = {role: s.centres for role, s in solutions.items()}
+    assignments = assignments_table(scenario, problems, assignment)
+    territories = territories_table(scenario, problems, assignment, centres)
+
+    member_series = {role: pd.Series(mask) for role, mask in members.items()}
+    violations = verify_plan(scenario, accounts, member_series, territories, assignments)
+    for violation in violations:
+        logger.error("verification: %s", violation["message"])
+
+    summary = _summary(scenario, problems, solutions, territories, reps, violations)
+    summary["accounts_without_role"] = prepared.uncovered
+    summary["runtime_s"] = round(time.perf_counter() - started, 3)
+    folder = Path(out_dir) / scenario.name
+    write_plan(folder, assignments, territories, summary)
+    logger.info("wrote %s", folder)
+    return Plan(folder, summary, assignments, territories)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A scenario's validated inputs and role problems, ready to solve."""
+
+    scenario: Scenario
+    accounts: pd.DataFrame
+    reps: pd.DataFrame
+    members: dict[str, np.ndarray]
+    uncovered: dict[str, Any]
+    problems: dict[str, RoleProblem]
+
+
+def prepare(scenario: Scenario) -> Prepared:
+    """Load and check every input of ``scenario`` and run the pre-checks; write nothing.
+
+    Raises :class:`InputError` for bad input and :class:`InfeasiblePlanError` when a
+    pre-check proves that the goals cannot all be met.
+    """
+    logger.info("scenario %s: design date %s", scenario.name, scenario.design_date)
     accounts = load_accounts(scenario)
     reps = load_reps(scenario)
     check_roles_staffed(reps, scenario)
@@ -77,25 +122,7 @@ def solve_scenario(
         raise InfeasiblePlanError(
             "The plan cannot meet its goals (found before solving):", findings
         )
-
-    solutions = _solve_roles(scenario, problems)
-    assignment = {role: s.assignment for role, s in solutions.items()}
-    centres = {role: s.centres for role, s in solutions.items()}
-    assignments = assignments_table(scenario, problems, assignment)
-    territories = territories_table(scenario, problems, assignment, centres)
-
-    member_series = {role: pd.Series(mask) for role, mask in members.items()}
-    violations = verify_plan(scenario, accounts, member_series, territories, assignments)
-    for violation in violations:
-        logger.error("verification: %s", violation["message"])
-
-    summary = _summary(scenario, problems, solutions, territories, reps, violations)
-    summary["accounts_without_role"] = uncovered
-    summary["runtime_s"] = round(time.perf_counter() - started, 3)
-    folder = Path(out_dir) / scenario.name
-    write_plan(folder, assignments, territories, summary)
-    logger.info("wrote %s", folder)
-    return Plan(folder, summary, assignments, territories)
+    return Prepared(scenario, accounts, reps, members, uncovered, problems)
 
 
 def _with_overrides(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from instances import write_instance
 
 from solver.cli import main
 from solver.errors import InputError
@@ -352,7 +353,20 @@ def test_cli_check_shipped_scenario(capsys):
     code = main(["check", str(SHIPPED)])
     stdout = capsys.readouterr().out
     assert code == 0
-    assert "valid scenario 'us_default' with roles ENT, COM" in stdout
+    assert "valid scenario 'us_default', inputs read, pre-checks passed" in stdout
+    assert "ENT: 500 accounts, 8 territories" in stdout
+    assert "COM: 3142 accounts, 11 territories" in stdout
+
+
+def test_cli_check_reads_tables(tmp_path, capsys):
+    accounts = [{"account_id": "A1", "latitude": 1.0, "longitude": 0.0, "potential": -5.0}]
+    reps = [{"rep_id": "R1", "role": "FIELD", "start_date": "2020-01-01"}]
+    path = write_instance(tmp_path / "bad", accounts, reps, {"FIELD": {"ramp": [1.0]}})
+
+    code = main(["check", str(path)])
+
+    assert code == 2
+    assert "accounts.csv, row 2" in capsys.readouterr().err
 
 
 def test_cli_solve_bad_scenario(tmp_path, capsys):
