@@ -5,8 +5,8 @@ only some are nearly tied. Every clear account stays at its cheapest territory. 
 relaxation over the nearly tied ones (every bound reduced by what the fixed accounts
 contribute) is solved by HiGHS; a basic LP optimum splits at most about one account per
 tight row, so the LP decides almost all of them. A small MIP over the split accounts and
-a few of the least certain others then settles the rest. When it has no plan, more
-accounts are freed.
+their nearest neighbours then settles the rest. Without a plan, the caller's local search
+repairs the LP's rounded plan.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ LP_OPTIONS = 6
 #: Largest LP (account, option) pairs for which every candidate is an option.
 LP_PAIRS = 1_500_000
 
-#: Fewest accounts freed in the rounding MIP, and how often the count doubles.
+#: Fewest accounts freed in the rounding MIP, and the number of attempts (the count
+#: doubles after each attempt without a plan).
 MIN_MIP_ACCOUNTS = 300
 MIP_ATTEMPTS = 1
 
@@ -97,7 +98,7 @@ def round_near_ties(
     for _ in range(MIP_ATTEMPTS):
         if time.perf_counter() >= deadline - 0.5:
             break
-        free = _mip_accounts(split, regret, free_count, base, order, candidates, touched)
+        free = _mip_accounts(split, free_count, base, candidates, touched)
         options = order[free, :options_per_account]
         budget = min(0.5 * (deadline - time.perf_counter()), MIP_SECONDS)
         solved = _solve(free, options, base, candidates, rows, settings, budget, absolute_gap)
@@ -118,17 +119,15 @@ def round_near_ties(
 
 def _mip_accounts(
     split: np.ndarray,
-    regret: np.ndarray,
     count: int,
     base: np.ndarray,
-    order: np.ndarray,
     candidates: Candidates,
     touched: np.ndarray,
 ) -> np.ndarray:
     """Return the split accounts plus their neighbours, ``count`` in all.
 
     Neighbours are accounts of the territories the split accounts touch that could move to
-    another of those territories, least regret first; then the least-regret others.
+    another of those territories, those with the smallest extra distance first.
     """
     n = len(base)
     rows = np.arange(n)
