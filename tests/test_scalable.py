@@ -10,6 +10,7 @@ from test_backends import random_problem, within_bounds
 
 from solver.backends import get_backend
 from solver.engine import solve_role
+from solver.errors import InputError
 from solver.formulation import build_model
 from solver.result import Status
 from solver.scale.path import solve_scalable
@@ -63,3 +64,16 @@ def test_history_counts_from_role_start() -> None:
     assert solution.history
     assert all(0 <= seconds <= elapsed for seconds, _ in solution.history)
     assert solution.history[-1][1] == pytest.approx(solution.result.objective, rel=1e-6)
+
+
+def test_exact_model_too_large_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    problem = random_problem(17, n=60, t=4)
+    monkeypatch.setattr("solver.engine._available_memory", lambda: 100_000)
+    settings = SolverSettings(backend="highs", time_limit_s=5)
+
+    with pytest.raises(InputError) as caught:
+        solve_role(problem, settings)
+
+    message = str(caught.value)
+    assert "the exact model has 240 (account, territory) pairs" in message
+    assert "Fix: set solver.backend to auto or scalable." in message
