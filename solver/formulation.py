@@ -140,7 +140,7 @@ def _row_families(problem: RoleProblem, pair_account: np.ndarray, pair_territory
 
 
 def assignment_rows(problem: RoleProblem, pair_account: np.ndarray):
-    """Every account goes to exactly one territory: ``sum_t x[i, t] = 1`` for each ``i``."""
+    """Require every account in exactly one territory: ``sum_t x[i, t] = 1`` for each ``i``."""
     n = problem.n_accounts
     columns = np.arange(len(pair_account))
     matrix = sp.csr_matrix(
@@ -172,7 +172,7 @@ def metric_rows(
 
 
 def tightened_bounds(values: np.ndarray, lower: np.ndarray, upper: np.ndarray):
-    """Return the bounds a solver sees for a metric with account ``values``.
+    """Return the bounds a solver uses for a metric with account ``values``.
 
     Sums of whole numbers are whole, so for an integral metric the bounds are rounded
     inwards exactly (a minimum of 4.5 ICP accounts means 5). Other metrics get a margin of

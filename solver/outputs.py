@@ -1,6 +1,6 @@
 """Output tables of a plan and their atomic writing.
 
-``out/<scenario>/`` holds ``assignments.csv``, ``territories.csv`` and ``summary.json``.
+``out/<scenario>/`` contains ``assignments.csv``, ``territories.csv`` and ``summary.json``.
 The three files are written into a staging folder next to the final one, which then
 replaces the old folder in two renames, so a failed run never leaves a half-written or
 mixed set, and an earlier plan stays in place until the new one is complete.

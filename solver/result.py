@@ -13,7 +13,7 @@ class Status(enum.Enum):
 
     ``FEASIBLE`` is a usable plan whose optimality was not proven (time limit reached or
     gap above the requested one); ``NO_PLAN`` means the time ran out before any plan was
-    found, which says nothing about feasibility; ``INFEASIBLE`` is proven.
+    found, which proves nothing about feasibility; ``INFEASIBLE`` is proven.
     """
 
     OPTIMAL = "optimal"
@@ -28,7 +28,7 @@ class Status(enum.Enum):
 
 @dataclass(frozen=True)
 class Result:
-    """A backend's answer for one linear model.
+    """A backend's result for one linear model.
 
     Attributes
     ----------

@@ -96,14 +96,14 @@ class Inputs(_Strict):
 
 
 class AccountFilter(_Strict):
-    """The accounts a role covers: those whose ``column`` holds one of ``values``."""
+    """The accounts a role covers: those whose ``column`` contains one of ``values``."""
 
     column: str
     values: list[str | int | float | bool] = Field(min_length=1)
 
 
 class Capacity(_Strict):
-    """What one fully ramped rep can carry; a rep at ramp r carries r times this."""
+    """Capacity of one fully ramped rep; a rep at ramp r carries r times this."""
 
     max_accounts: int | None = Field(default=None, gt=0)
     metrics: dict[str, float] = Field(default_factory=dict)
@@ -125,7 +125,7 @@ class BalanceGoal(_Strict):
 
 
 class ViabilityMinimum(_Strict):
-    """Every territory holds at least ``minimum`` of ``metric``."""
+    """Minimum of ``metric`` that every territory must contain."""
 
     metric: str
     minimum: float = Field(ge=0)
@@ -156,7 +156,7 @@ class Objective(_Strict):
 
 
 class SolverSettings(_Strict):
-    """Which backend solves the model and how long it may take."""
+    """Solver settings: backend, time limit, seed, threads and stopping gap."""
 
     backend: Literal["auto", "highs", "cbc", "ortools", "scalable"] = "auto"
     time_limit_s: float = Field(default=60.0, gt=0)

@@ -1,4 +1,4 @@
-"""End-to-end solves of tiny instances with hand-checked answers."""
+"""End-to-end solves of tiny instances with hand-checked optima."""
 
 from __future__ import annotations
 
