@@ -181,9 +181,13 @@ def plot_time_vs_accounts(records: list[dict[str, Any]], path: Path) -> None:
     axes.set_yscale("log")
     # Ticks at 1, 2 and 5 times powers of ten, in plain numbers (60, not 6 x 10^1), because
     # a few runs often span less than one decade.
+    # Accounts span up to four decades, so that axis gets one tick per decade (1k, 10k, ...)
+    # to keep its labels from running into each other.
+    axes.xaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0,)))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: _short_count(value)))
+    axes.yaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,g}"))
     for axis in (axes.xaxis, axes.yaxis):
-        axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
-        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,g}"))
         axis.set_minor_formatter(NullFormatter())
     axes.set_xlabel("accounts")
     axes.set_ylabel("wall time (s)")
@@ -231,3 +235,12 @@ def _run_row(record: dict[str, Any], run: dict[str, Any]) -> str:
 
 def _number(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
+
+
+def _short_count(value: float) -> str:
+    """Format a count as 500, 2k, 100k or 1M."""
+    if value >= 1e6:
+        return f"{value / 1e6:g}M"
+    if value >= 1e3:
+        return f"{value / 1e3:g}k"
+    return f"{value:g}"
