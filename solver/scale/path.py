@@ -24,10 +24,10 @@ import numpy as np
 
 from solver.backends.cpsat import solve_cpsat
 from solver.formulation import LinearModel, build_pair_model, tightened_bounds
-from solver.geo import distance_matrix_km
+from solver.geo import unit_vectors
 from solver.problem import RoleProblem
 from solver.result import Result, Status
-from solver.scale.candidates import Candidates, nearest_candidates, with_pairs
+from solver.scale.candidates import Candidates, chord_to_km, nearest_candidates, with_pairs
 from solver.scale.lagrange import Bounds, full_bound, maximise_dual
 from solver.scale.polish import round_near_ties
 from solver.scale.repair import repair
@@ -94,8 +94,12 @@ def solve_scalable(
         # The rounding MIP may stop within a fraction of the whole role's gap target.
         return max(settings.mip_gap, ROUNDING_GAP) * max(bound, 0.0)
 
+    points, centre_points = unit_vectors(problem.coords), unit_vectors(centres)
+
     def every_territory(accounts: np.ndarray) -> np.ndarray:
-        distance = distance_matrix_km(problem.coords[accounts], centres)
+        # One matrix product gives every chord: |p - c|^2 = 2 - 2 p.c on the unit sphere.
+        squared = np.maximum(2.0 - 2.0 * points[accounts] @ centre_points.T, 0.0)
+        distance = chord_to_km(np.sqrt(squared))
         return compactness * problem.weights[accounts, None] * distance
 
     # Column generation: pairs that are cheaper outside the candidates at the best
