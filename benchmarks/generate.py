@@ -30,7 +30,7 @@ import numpy as np
 
 from solver.errors import InputError
 from solver.geo import EARTH_RADIUS_KM, county_points, zip_points
-from solver.problem import RoleProblem, Territory, territory_id
+from solver.problem import RoleProblem, Territory, balance_bands, territory_id
 
 #: Benchmark sizes: name -> (accounts, territories).
 SIZES: dict[str, tuple[int, int]] = {
@@ -237,10 +237,7 @@ def build_problem(accounts: Accounts, homes: np.ndarray) -> RoleProblem:
     target = np.outer(share, values.sum(axis=0))
 
     tolerance = np.array([BALANCE_TOLERANCE, BALANCE_TOLERANCE, BALANCE_TOLERANCE, np.inf])
-    balanced = np.isfinite(tolerance)
-    finite_tolerance = np.where(balanced, tolerance, 0.0)
-    balance_lo = np.where(balanced, target * (1.0 - finite_tolerance), -np.inf)
-    balance_hi = np.where(balanced, target * (1.0 + finite_tolerance), np.inf)
+    balance_lo, balance_hi = balance_bands(target, tolerance)
 
     icp = METRICS.index("icp")
     minimum = np.full((n_territories, len(METRICS)), -np.inf)

@@ -129,6 +129,18 @@ def territory_id(role: str, index: int) -> str:
     return f"{role}-T{index + 1:02d}"
 
 
+def balance_bands(target: np.ndarray, tolerance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the ``(T, m)`` band bounds ``target * (1 -/+ tolerance)``.
+
+    A metric whose tolerance is ``inf`` has no goal, so its bounds are ``-inf`` and ``inf``.
+    """
+    balanced = np.isfinite(tolerance)
+    finite = np.where(balanced, tolerance, 0.0)
+    lower = np.where(balanced, target * (1.0 - finite), -np.inf)
+    upper = np.where(balanced, target * (1.0 + finite), np.inf)
+    return lower, upper
+
+
 def build_role_problem(
     scenario: Scenario,
     role_name: str,
@@ -160,9 +172,7 @@ def build_role_problem(
     for goal in role.balance:
         tolerance[metric_names.index(goal.metric)] = goal.tolerance
     target = np.outer(share, values.sum(axis=0))
-    band = np.where(np.isfinite(tolerance), tolerance, np.nan)
-    balance_lo = np.where(np.isfinite(tolerance), target * (1 - np.nan_to_num(band)), -np.inf)
-    balance_hi = np.where(np.isfinite(tolerance), target * (1 + np.nan_to_num(band)), np.inf)
+    balance_lo, balance_hi = balance_bands(target, tolerance)
 
     minimum = np.full((n_terr, len(metric_names)), -np.inf)
     for rule in role.viability:
