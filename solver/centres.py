@@ -114,7 +114,7 @@ def solve_with_centres(
     """Place free centres by location-allocation, then solve the plan exactly.
 
     The rounds that move centres solve the LP relaxation, which is fast and nearly
-    integral; the exact backend then solves the plan for the final centres, and once more
+    integral. The exact backend then solves the plan for the final centres, and once more
     if the plan's own medoids lower the objective further.
     """
     centres = initial_centres(problem, settings.seed)

@@ -1,8 +1,13 @@
 """Territory planning engine: solve a scenario into verified territories.
 
-Exit codes: 0 a valid plan was written, 1 the plan was written but verification found
-violations, 2 bad input, 3 the goals cannot all be met, 4 no plan within the time limit,
-5 a broken installation (a shipped data file is missing).
+Exit codes:
+
+* 0: a valid plan was written.
+* 1: the plan was written, but verification found violations.
+* 2: bad input.
+* 3: the goals cannot all be met.
+* 4: no plan within the time limit.
+* 5: a broken installation (a shipped data file is missing).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """One entry point for solving a role: picks the exact path or the scalable path.
 
 ``solve_role`` is what the pipeline and the benchmarks call. The exact path builds one
-binary per (account, territory) and hands the model to a MIP backend; it is the right tool
+binary per (account, territory) and hands the model to a MIP backend, which works well
 while that model stays small. Larger roles go to the scalable path
 (:mod:`solver.scale.path`): candidate territories, a Lagrangian bound, LP rounding and a
 CP-SAT finish.

@@ -11,7 +11,7 @@ the same matrix, so the rules are written down in one place:
 * objective: minimise ``sum w_i * d(i, centre_t) * x[i, t]`` (km, great-circle).
 
 Bounds are tightened by a tiny relative margin (:data:`BOUND_MARGIN`) so that solver
-tolerances cannot round a plan across a bound; the verification uses the exact bounds.
+tolerances cannot round a plan across a bound. The verification uses the exact bounds.
 """
 
 from __future__ import annotations

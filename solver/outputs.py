@@ -2,7 +2,7 @@
 
 ``out/<scenario>/`` contains ``assignments.csv``, ``territories.csv`` and ``summary.json``.
 The three files are written into a staging folder next to the final one, which then
-replaces the old folder in two renames, so a failed run never leaves a half-written or
+replaces the old folder in two renames. So a failed run never leaves a half-written or
 mixed set, and an earlier plan stays in place until the new one is complete.
 """
 

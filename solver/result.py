@@ -11,9 +11,10 @@ import numpy as np
 class Status(enum.Enum):
     """Outcome of a solve.
 
-    ``FEASIBLE`` is a usable plan whose optimality was not proven (time limit reached or
-    gap above the requested one); ``NO_PLAN`` means the time ran out before any plan was
-    found, which proves nothing about feasibility; ``INFEASIBLE`` is proven.
+    ``FEASIBLE`` is a usable plan whose optimality was not proven, because the time limit
+    was reached or the gap is above the requested one. ``NO_PLAN`` means the time ran out
+    before any plan was found, which proves nothing about feasibility. ``INFEASIBLE`` is
+    proven.
     """
 
     OPTIMAL = "optimal"

@@ -128,11 +128,11 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
 
     for name in ["assignments.csv", "territories.csv"]:
         assert (first / name).read_bytes() == (second / name).read_bytes()
-    one = json.loads((first / "summary.json").read_text())
-    two = json.loads((second / "summary.json").read_text())
-    one.pop("runtime_s")
-    two.pop("runtime_s")
-    assert one == two
+    first_summary = json.loads((first / "summary.json").read_text())
+    second_summary = json.loads((second / "summary.json").read_text())
+    first_summary.pop("runtime_s")
+    second_summary.pop("runtime_s")
+    assert first_summary == second_summary
 
 
 def test_model_centres_lower_objective(tmp_path: Path) -> None:

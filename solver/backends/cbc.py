@@ -1,7 +1,7 @@
 """CBC through PuLP.
 
 PuLP reports the CBC status "Optimal" even when a time limit stopped the search with an
-incumbent, so the status here comes from ``sol_status``, and the bound from the LP
+incumbent. So the status here comes from ``sol_status``. The bound comes from the LP
 relaxation (solved by HiGHS), which is always a valid lower bound.
 """
 

@@ -127,8 +127,8 @@ def maximise_dual(
     """
     dual = _Dual(candidates, rows)
     size = dual.t * dual.m
-    # A cap keeps the search finite when the restricted model has no plan (its dual is then
-    # unbounded); any multipliers within it still give a valid bound.
+    # A cap keeps the search finite when the restricted model has no plan, because its dual
+    # is then unbounded. Any multipliers within the cap still give a valid bound.
     n = len(candidates.cost)
     cap = 100.0 * (float(np.mean(candidates.cost)) or 1.0) * n / max(dual.t, 1)
     bounds = [(0.0, cap if f else 0.0) for f in dual.finite_upper.ravel()]

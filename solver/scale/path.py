@@ -1,7 +1,7 @@
 """Solve one role at scale for fixed centres: bound by Lagrangian relaxation, plan by repair.
 
 1. Each account keeps its ``K`` nearest centres as candidates.
-2. The Lagrangian dual of all bound rows is maximised; its best value is a proven lower
+2. The Lagrangian dual of all bound rows is maximised. Its best value is a proven lower
    bound for the full model (every territory allowed), so the reported gap is honest.
 3. Each account takes its cheapest candidate at the final multipliers, a near-plan.
 4. An LP over the nearly tied accounts and a small MIP over the accounts it splits round
@@ -59,8 +59,8 @@ REACH = 3.0
 def scaled_bounds(problem: RoleProblem, *, tightened: bool) -> Bounds:
     """Return the bound rows of ``problem`` on the metrics that have one, in mean-territory units.
 
-    With ``tightened`` the bounds are those a solver must meet (rounded inwards for whole
-    numbers, with a tiny margin otherwise); without it they are the exact bounds.
+    With ``tightened`` the bounds are those a solver must meet: rounded inwards for whole
+    numbers, with a tiny margin otherwise. Without it they are the exact bounds.
     """
     lower, upper = problem.lower, problem.upper
     active = np.flatnonzero(np.isfinite(lower).any(axis=0) | np.isfinite(upper).any(axis=0))

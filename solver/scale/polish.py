@@ -2,8 +2,8 @@
 
 At good multipliers most accounts have one clearly cheapest territory (in reduced cost);
 only some are nearly tied. Every clear account stays at its cheapest territory. The LP
-relaxation over the nearly tied ones (every bound reduced by what the fixed accounts
-contribute) is solved by HiGHS; a basic LP optimum splits at most about one account per
+relaxation over the nearly tied ones, with every bound reduced by what the fixed accounts
+contribute, is solved by HiGHS. A basic LP optimum splits at most about one account per
 tight row, so the LP decides almost all of them. A small MIP over the split accounts and
 their nearest neighbours then settles the rest. Without a plan, the caller's local search
 repairs the LP's rounded plan.
@@ -37,8 +37,8 @@ LP_OPTIONS = 6
 #: Largest LP (account, option) pairs for which every candidate is an option.
 LP_PAIRS = 1_500_000
 
-#: Fewest accounts freed in the rounding MIP, and the number of attempts (the count
-#: doubles after each attempt without a plan).
+#: Minimum number of accounts freed in the rounding MIP, and the number of attempts. The
+#: count doubles after each attempt without a plan.
 MIN_MIP_ACCOUNTS = 300
 MIP_ATTEMPTS = 1
 

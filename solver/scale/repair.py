@@ -1,12 +1,13 @@
 """Local search that turns a near-plan into a plan within every bound, then improves it.
 
-The Lagrangian near-plan breaks a few rows by a little. Repair moves one account at a time
-to another of its candidates. Every move is scored on all candidates at once with numpy;
-the best moves are then applied one by one in a short Python loop that rechecks each one
-against the totals as they change, so moves never undo each other.
+A rounded plan breaks some rows by a little. Repair moves one account at a time to another
+of its candidates. Every move is scored on all candidates at once with numpy. The best
+moves are then applied one by one in a short Python loop that rechecks each one against
+the current totals, so moves never undo each other.
 
 * Feasibility phase: accept a move only if it lowers the total violation (the sum over
-  rows of the distance outside the bounds, in units of a mean territory).
+  rows of the distance outside the bounds, in units of a mean territory). When no single
+  move helps, swap two accounts between a violated territory and a neighbour.
 * Improvement phase: accept a move only if it keeps both territories within their bounds
   and lowers the cost.
 """
