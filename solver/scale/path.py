@@ -1,14 +1,20 @@
-"""Solve one role at scale for fixed centres: bound by Lagrangian relaxation, plan by repair.
+"""Solve one role at scale for fixed centres: a plan by bisection, a bound by Lagrangian duality.
 
-1. Each account keeps its ``K`` nearest centres as candidates.
-2. The Lagrangian dual of all bound rows is maximised. Its best value is a proven lower
-   bound for the full model (every territory allowed), so the reported gap is honest.
-3. Each account takes its cheapest candidate at the final multipliers, a near-plan.
-4. An LP over the nearly tied accounts and a small MIP over the accounts it splits round
-   the near-plan (:mod:`solver.scale.polish`), and moves and swaps repair what is left.
-5. CP-SAT, started from that plan, solves the candidate model for the remaining time.
+1. Recursive bisection (:mod:`solver.scale.bisect`) gives a first plan within every bound.
+2. Each account keeps its ``K`` nearest centres and its territory in that plan as
+   candidates. The Lagrangian dual of all bound rows is maximised over them. Its best
+   value, checked against every territory, is a proven lower bound for the full model, so
+   the reported gap is honest.
+3. Bisection runs again with the dual's reduced costs, and the cheaper of the two plans is
+   kept. Re-splitting pairs of neighbouring territories (:mod:`solver.scale.pairs`)
+   improves it until it stops paying.
+4. On small candidate models CP-SAT, started from that plan, searches for the remaining
+   time. On large ones the dual runs on to tighten the bound instead.
    NOTE: CP-SAT runs against the wall clock with ``settings.threads`` workers, so this
    step, unlike the exact path stopped by its gap, can give a different plan per run.
+
+If bisection finds no plan, the dual's near-plan is rounded by an LP over the nearly tied
+accounts (:mod:`solver.scale.polish`) and repaired by moves and swaps.
 
 Candidates are widened in two ways, the safeguard for territories that their nearest
 accounts cannot fill: each territory is a candidate of its nearest accounts, and column
@@ -27,8 +33,10 @@ from solver.formulation import LinearModel, build_pair_model, tightened_bounds
 from solver.geo import unit_vectors
 from solver.problem import RoleProblem
 from solver.result import Result, Status
+from solver.scale.bisect import NearestCost, PricedCost, bisect_plan
 from solver.scale.candidates import Candidates, chord_to_km, nearest_candidates, with_pairs
 from solver.scale.lagrange import Bounds, full_bound, maximise_dual
+from solver.scale.pairs import PairSearch, improve_pairs
 from solver.scale.polish import round_near_ties
 from solver.scale.repair import repair
 from solver.scenario import SolverSettings
@@ -38,13 +46,13 @@ logger = logging.getLogger(__name__)
 #: Relative gap (of the whole role's bound) at which the rounding MIP may stop.
 ROUNDING_GAP = 0.002
 
-#: Share of the time left after the bound that the LP rounding and the moves may use.
-ROUNDING_SHARE = 0.3
-
 #: Largest candidate model (account, territory pairs) handed to CP-SAT to finish.
 #: NOTE: CP-SAT found no plan in 120 s at 20,000 accounts x 100 territories (about
 #: 210,000 pairs) on a 2-core machine, so larger roles rely on the rounding alone.
 CPSAT_PAIRS = 500_000
+
+#: Share of the role's time the dual bound may use, counted from the start.
+DUAL_SHARE = 0.4
 
 #: Most rounds of column generation for the dual bound.
 PRICING_ROUNDS = 4
@@ -102,14 +110,108 @@ def solve_scalable(
         distance = chord_to_km(np.sqrt(squared))
         return compactness * problem.weights[accounts, None] * distance
 
-    # Column generation: pairs that are cheaper outside the candidates at the best
-    # multipliers join the candidates, and the dual is maximised again.
-    dual_deadline = started + 0.5 * (deadline - started)
-    start = None
+    history = _History(started)
+
+    # Bisection gives a plan within every row; its pairs join the candidates, so the
+    # candidate model is feasible and its dual is bounded.
+    nearest = NearestCost(problem, centres, compactness)
+    plan = bisect_plan(problem, centres, rows, nearest, settings, deadline)
+    if plan is not None:
+        history.record(_plan_cost(problem, centres, compactness, plan))
+        candidates = _with_plan(candidates, problem, centres, compactness, plan)
+
+    dual_deadline = started + DUAL_SHARE * (deadline - started)
+    bound, candidates, dual = _dual_bound(
+        problem, candidates, exact, centres, compactness, every_territory, dual_deadline
+    )
+
+    cpsat = candidates.territory.size <= CPSAT_PAIRS
+    search_deadline = deadline
+    if cpsat:
+        search_deadline = time.perf_counter() + 0.5 * (deadline - time.perf_counter())
+    if plan is not None:
+        priced = PricedCost(nearest, candidates, rows, dual.best_nu)
+        guided = bisect_plan(problem, centres, rows, priced, settings, search_deadline)
+        # Multipliers far from converged mislead the splits, so the guided plan must win.
+        if guided is not None:
+            cost = _plan_cost(problem, centres, compactness, guided)
+            if cost < history.best:
+                plan = guided
+                history.record(cost)
+        search = PairSearch(problem, centres, rows, compactness, plan)
+        assignment = improve_pairs(search, settings, search_deadline, history.record)
+        objective, feasible = _plan_cost(problem, centres, compactness, assignment), True
+    else:
+        assignment, objective, feasible = _round_and_repair(
+            candidates, rows, dual, settings, search_deadline, gap_allowed(bound)
+        )
+        if feasible:
+            history.record(objective)
+    logger.info("%s: plan cost %.1f, within bounds: %s", problem.role, objective, feasible)
+
+    # Time the search did not need tightens the bound, from where the dual stopped.
+    if not cpsat and time.perf_counter() < deadline - 1.0:
+        later, _, _ = _dual_bound(
+            problem, candidates, exact, centres, compactness, every_territory, deadline, dual.nu
+        )
+        bound = max(bound, later)
+
+    # CP-SAT finishes on the candidate model, starting from the rounded plan.
+    if cpsat and time.perf_counter() < deadline - 1.0:
+        candidates = _with_plan(candidates, problem, centres, compactness, assignment)
+        model = _candidate_model(problem, candidates)
+        finish = solve_cpsat(
+            model,
+            settings,
+            deadline - time.perf_counter(),
+            assignment,
+            lp_bound_too=False,
+            on_plan=history.record,
+        )
+        if finish.assignment is not None and (not feasible or finish.objective < objective):
+            assignment, objective, feasible = finish.assignment, finish.objective, True
+        logger.info("%s: CP-SAT finish %s, cost %.1f", problem.role, finish.status.value, objective)
+
+    runtime = time.perf_counter() - started
+    if not feasible:
+        return Result(Status.NO_PLAN, None, float("inf"), bound, runtime, "scalable")
+
+    bound = min(bound, objective)
+    gap = (objective - bound) / objective if objective > 0 else 0.0
+    status = Status.OPTIMAL if gap <= settings.mip_gap else Status.FEASIBLE
+    return Result(status, assignment, objective, bound, runtime, "scalable", tuple(history.points))
+
+
+class _History:
+    """Times and costs of the improving plans, counted from ``started``."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.points: list[tuple[float, float]] = []
+
+    @property
+    def best(self) -> float:
+        return self.points[-1][1] if self.points else float("inf")
+
+    def record(self, cost: float) -> None:
+        """Add ``cost`` if it improves on the best so far."""
+        if cost < self.best:
+            self.points.append((time.perf_counter() - self.started, cost))
+
+
+def _dual_bound(
+    problem, candidates, exact, centres, compactness, every_territory, deadline, start=None
+):
+    """Maximise the dual with column generation; return the bound, candidates and dual.
+
+    Pairs that are cheaper outside the candidates at the best multipliers join the
+    candidates, and the dual is maximised again from where it stopped.
+    """
+    started = time.perf_counter()
     for _ in range(PRICING_ROUNDS):
-        dual = maximise_dual(candidates, exact, dual_deadline, start)
+        dual = maximise_dual(candidates, exact, deadline, start)
         bound, accounts, territories = full_bound(dual.best_nu, candidates, exact, every_territory)
-        if len(accounts) == 0 or time.perf_counter() >= dual_deadline:
+        if len(accounts) == 0 or time.perf_counter() >= deadline:
             break
         candidates = with_pairs(
             candidates, problem.coords, problem.weights, centres, compactness, accounts, territories
@@ -123,48 +225,31 @@ def solve_scalable(
         dual.evaluations,
         time.perf_counter() - started,
     )
+    return bound, candidates, dual
 
+
+def _round_and_repair(candidates, rows, dual, settings, deadline, absolute_gap):
+    """Return ``(assignment, cost, within bounds)`` from rounding the dual's near-plan."""
     reduced = _reduced(candidates, rows, dual.nu)
-    round_deadline = time.perf_counter() + ROUNDING_SHARE * (deadline - time.perf_counter())
-    slot, rounded = round_near_ties(
-        reduced, candidates, rows, settings, round_deadline, gap_allowed(bound)
+    slot, _ = round_near_ties(reduced, candidates, rows, settings, deadline, absolute_gap)
+    slot, feasible = repair(slot, candidates, rows, deadline)
+    return _assignment(candidates, slot), _cost(candidates, slot), feasible
+
+
+def _with_plan(candidates, problem, centres, compactness, plan) -> Candidates:
+    """Return ``candidates`` with each account's territory in ``plan`` added where missing."""
+    known = (candidates.territory == plan[:, None]).any(axis=1)
+    missing = np.flatnonzero(~known)
+    return with_pairs(
+        candidates, problem.coords, problem.weights, centres, compactness, missing, plan[missing]
     )
-    slot, feasible = repair(slot, candidates, rows, round_deadline)
-    assignment = _assignment(candidates, slot)
-    objective = _cost(candidates, slot)
-    history: list[tuple[float, float]] = []
-    if feasible:
-        history.append((time.perf_counter() - started, objective))
 
-    def record(value: float) -> None:
-        if not history or value < history[-1][1]:
-            history.append((time.perf_counter() - started, value))
 
-    logger.info("%s: rounded plan cost %.1f, within bounds: %s", problem.role, objective, feasible)
-
-    # CP-SAT finishes on the candidate model, starting from the rounded plan.
-    if candidates.territory.size <= CPSAT_PAIRS and time.perf_counter() < deadline - 1.0:
-        model = _candidate_model(problem, candidates)
-        finish = solve_cpsat(
-            model,
-            settings,
-            deadline - time.perf_counter(),
-            assignment,
-            lp_bound_too=False,
-            on_plan=record,
-        )
-        if finish.assignment is not None and (not feasible or finish.objective < objective):
-            assignment, objective, feasible = finish.assignment, finish.objective, True
-        logger.info("%s: CP-SAT finish %s, cost %.1f", problem.role, finish.status.value, objective)
-
-    runtime = time.perf_counter() - started
-    if not feasible:
-        return Result(Status.NO_PLAN, None, float("inf"), bound, runtime, "scalable")
-
-    bound = min(bound, objective)
-    gap = (objective - bound) / objective if objective > 0 else 0.0
-    status = Status.OPTIMAL if gap <= settings.mip_gap else Status.FEASIBLE
-    return Result(status, assignment, objective, bound, runtime, "scalable", tuple(history))
+def _plan_cost(problem, centres, compactness, plan) -> float:
+    """Return the cost of ``plan``: compactness times weight times km to its centre."""
+    points, centre_points = unit_vectors(problem.coords), unit_vectors(centres)
+    chord = np.linalg.norm(points - centre_points[plan], axis=1)
+    return float((compactness * problem.weights * chord_to_km(chord)).sum())
 
 
 def _assignment(candidates: Candidates, slot: np.ndarray) -> np.ndarray:
