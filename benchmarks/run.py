@@ -35,7 +35,7 @@ from benchmarks.report import (
 logger = logging.getLogger("benchmarks.run")
 
 #: Default time limit in seconds per size, the same for the engine and every peer.
-TIME_LIMITS_S = {"S": 60.0, "M": 120.0, "L": 120.0, "XL": 600.0}
+TIME_LIMITS_S = {"S": 60.0, "M": 120.0, "L": 60.0, "XL": 600.0}
 
 #: Peer solvers, run after the engine.
 PEERS = ("cbc", "cpsat")

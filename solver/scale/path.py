@@ -129,7 +129,14 @@ def solve_scalable(
     search_deadline = deadline
     if cpsat:
         search_deadline = time.perf_counter() + 0.5 * (deadline - time.perf_counter())
-    if plan is not None:
+    # With every multiplier at zero the dual is each account at its nearest centre: a
+    # weak bound, but one that multipliers far from converged can fall below. Only
+    # multipliers that beat it are worth a guided bisection.
+    floor = float(candidates.cost[:, 0].sum())
+    guide = bound > floor
+    bound = max(bound, floor)
+
+    if plan is not None and guide:
         priced = PricedCost(nearest, candidates, rows, dual.best_nu)
         guided = bisect_plan(problem, centres, rows, priced, settings, search_deadline)
         # Multipliers far from converged mislead the splits, so the guided plan must win.
@@ -138,6 +145,7 @@ def solve_scalable(
             if cost < history.best:
                 plan = guided
                 history.record(cost)
+    if plan is not None:
         search = PairSearch(problem, centres, rows, compactness, plan)
         assignment = improve_pairs(search, settings, search_deadline, history.record)
         objective, feasible = _plan_cost(problem, centres, compactness, assignment), True
