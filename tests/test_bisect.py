@@ -11,6 +11,7 @@ from test_backends import random_problem, within_bounds
 
 from solver.backends import get_backend
 from solver.formulation import build_model
+from solver.geo import unit_vectors
 from solver.scale.bisect import NearestCost, bisect_plan, halves
 from solver.scale.pairs import PairSearch, improve_pairs
 from solver.scale.path import scaled_bounds
@@ -61,7 +62,8 @@ def test_split_matches_brute_force(seed: int) -> None:
         return
     assert y is not None
     totals = y @ values
-    assert np.all(totals >= interval.low - 1e-9) and np.all(totals <= interval.high + 1e-9)
+    assert np.all(totals >= interval.low - 1e-9)
+    assert np.all(totals <= interval.high + 1e-9)
     assert float(gain @ y) == pytest.approx(best, abs=1e-4 * np.abs(gain).sum())
 
 
@@ -70,17 +72,18 @@ def test_split_reports_an_empty_interval() -> None:
     values = np.array([[2.0], [2.0]])
 
     # Totals can only be 0, 2 or 4: nothing lies in [2.5, 3.5].
-    y = split(gain, values, Interval(np.array([2.5]), np.array([3.5])), SETTINGS, time.time())
+    interval = Interval(np.array([2.5]), np.array([3.5]))
+
+    y = split(gain, values, interval, SETTINGS, time.perf_counter() + 10)
 
     assert y is None
 
 
 def test_halves_cut_along_the_longer_axis() -> None:
-    # Four centres on a west-east line and one pair north of it: the cut is west | east.
-    lonlat = np.array([[38.0, -100.0], [38.0, -99.0], [38.0, -91.0], [38.0, -90.0]])
-    from solver.geo import unit_vectors
+    # Four centres on one west-east line: the cut keeps the two western ones together.
+    latlon = np.array([[38.0, -100.0], [38.0, -99.0], [38.0, -91.0], [38.0, -90.0]])
 
-    first, second = halves(np.arange(4), unit_vectors(lonlat))
+    first, second = halves(np.arange(4), unit_vectors(latlon))
 
     assert sorted(first.tolist() + second.tolist()) == [0, 1, 2, 3]
     assert {frozenset(first.tolist()), frozenset(second.tolist())} == {

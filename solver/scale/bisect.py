@@ -1,8 +1,8 @@
 """A first plan by recursive bisection: halve the territories, split the accounts, repeat.
 
-The territories of a role are halved along the main axis of their centres (east and west,
-then north and south, and so on), and the accounts are split between the two halves so
-that each half's totals stay within the sum of its territories' bounds
+The territories of a role are halved along the main axis of their centres: east and west,
+then north and south, and so on. The accounts are split between the two halves so that
+each half's totals stay within the sum of its territories' bounds
 (:func:`solver.scale.split.split`). Each half is then split again, down to single
 territories. Every split keeps the rows of both halves, so the leaves keep every
 territory's bounds: the plan is within bounds by construction, with no repair.
@@ -77,10 +77,11 @@ class PricedCost:
         self.aim = self._aim(rows)
 
     def _aim(self, rows: Bounds) -> np.ndarray:
-        """Return ``(T, m)`` totals the territories reach at these prices, within bounds.
+        """Return ``(T, m)`` totals for the territories to aim at, from these prices.
 
-        Each account takes its cheapest candidate; each territory's totals are clipped to
-        its bounds and then scaled so that they add up to what the accounts hold.
+        Each account takes its cheapest candidate. Each territory's totals are clipped to
+        its bounds, taken :data:`AIM_PULL` of the way from the band's middle, and scaled to
+        add up to the accounts' totals.
         """
         cheapest = self.territory[np.arange(len(self.reduced)), self.reduced.argmin(axis=1)]
         t, m = rows.lower.shape

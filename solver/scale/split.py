@@ -39,7 +39,7 @@ ROUNDING_SECONDS = 0.3
 #: The LP first keeps this many typical (median) accounts inside each end of the interval.
 SLACK_ACCOUNTS = 2.0
 
-#: Most split accounts whose roundings are all tried before a MIP is used.
+#: Largest number of split accounts whose roundings are all tried before a MIP is used.
 TRIAL_ACCOUNTS = 10
 
 #: Largest loss against the LP, as a share of the summed absolute gains, at which the
@@ -105,8 +105,8 @@ def split(
     if trial is not None and gain @ trial <= gain @ x + TRIAL_LOSS * np.abs(gain).sum():
         return trial
 
-    # Reduced costs say how much each account resists being flipped; the smallest are the
-    # cheapest to move while the MIP settles the split accounts.
+    # A reduced cost measures how much an account resists a change of side, so the smallest
+    # are the cheapest to free while the MIP settles the split accounts.
     reduced = np.abs(gain - values[:, rows] @ duals)
     order = np.argsort(reduced, kind="stable")
     freed = FREED_PER_ROW * len(rows)
@@ -192,6 +192,7 @@ def _solve(
     limit = deadline - time.perf_counter() if seconds is None else seconds
     if limit <= 0:
         return None
+
     highs = highs_problem(
         gain,
         sp.csr_matrix(values.T),
@@ -204,10 +205,11 @@ def _solve(
         limit,
     )
     if integer:
-        # The gains of near-tied accounts are tiny and often of both signs, so a relative
-        # gap would rarely close; stop within a small share of what the accounts could gain.
+        # The gains of near-tied accounts are tiny and of both signs, so a relative gap
+        # would rarely close. The MIP stops within a small share of the summed gains.
         highs.setOptionValue("mip_abs_gap", 1e-4 * float(np.abs(gain).sum()))
     highs.run()
+
     status = highs.getModelStatus()
     solution = highs.getSolution()
     if status != highspy.HighsModelStatus.kOptimal and not (
