@@ -8,7 +8,10 @@ the same matrix, so the rules are written down in one place:
 * balance: every territory's total of a balanced metric stays within its band;
 * viability: every territory meets each viability minimum;
 * capacity: no territory carries more than its rep's ramp-weighted capacity;
-* objective: minimise ``sum w_i * d(i, centre_t) * x[i, t]`` (km, great-circle).
+* moves: with a previous plan and a move budget, at most that many accounts change
+  territory;
+* objective: minimise ``sum w_i * d(i, centre_t) * x[i, t]`` (km, great-circle), plus a
+  move cost for each account that leaves its previous territory.
 
 Bounds are tightened by a tiny relative margin (:data:`BOUND_MARGIN`) so that solver
 tolerances cannot round a plan across a bound. The verification uses the exact bounds.
@@ -72,7 +75,12 @@ class LinearModel:
 def cost_matrix(problem: RoleProblem, centres: np.ndarray, weight: float = 1.0) -> np.ndarray:
     """Return the ``(n, T)`` objective coefficients: weight times km to each centre."""
     distance = distance_matrix_km(problem.coords, centres)
-    return weight * problem.weights[:, None] * distance
+    cost = weight * problem.weights[:, None] * distance
+    if problem.previous is not None and problem.move_cost is not None:
+        moved = np.arange(problem.n_territories)[None, :] != problem.previous[:, None]
+        moved &= (problem.previous >= 0)[:, None]
+        cost = cost + moved * problem.move_cost[:, None]
+    return cost
 
 
 def build_model(problem: RoleProblem, centres: np.ndarray, weight: float = 1.0) -> LinearModel:
@@ -137,6 +145,8 @@ def _row_families(problem: RoleProblem, pair_account: np.ndarray, pair_territory
                 metric,
                 metric_rows(problem, pair_account, pair_territory, k, lower, capacity),
             )
+    if problem.previous is not None and problem.move_budget is not None:
+        yield "moves", None, move_budget_row(problem, pair_account, pair_territory)
 
 
 def assignment_rows(problem: RoleProblem, pair_account: np.ndarray):
@@ -148,6 +158,15 @@ def assignment_rows(problem: RoleProblem, pair_account: np.ndarray):
     )
     ones = np.ones(n)
     return matrix, ones, ones
+
+
+def move_budget_row(problem: RoleProblem, pair_account: np.ndarray, pair_territory: np.ndarray):
+    """Keep at least all but ``move_budget`` of the accounts in their previous territory."""
+    assert problem.previous is not None and problem.move_budget is not None
+    stays = (problem.previous[pair_account] == pair_territory).astype(float)
+    matrix = sp.csr_matrix(stays[None, :])
+    kept = float(np.count_nonzero(problem.previous >= 0) - problem.move_budget)
+    return matrix, np.array([kept]), np.array([np.inf])
 
 
 def metric_rows(

@@ -66,7 +66,7 @@ def solve_scenario(
         prepared.problems,
     )
 
-    solutions = _solve_roles(scenario, problems)
+    solutions = solve_roles(scenario, problems)
     assignment = {role: s.assignment for role, s in solutions.items()}
     centres = {role: s.centres for role, s in solutions.items()}
     assignments = assignments_table(scenario, problems, assignment)
@@ -110,8 +110,8 @@ def prepare(scenario: Scenario) -> Prepared:
     check_roles_staffed(reps, scenario)
     members = role_members(accounts, scenario)
     uncovered = _uncovered(accounts, members)
-    capacity = _capacity_with_homes(reps, scenario)
-    problems = _build_problems(scenario, accounts, members, capacity)
+    capacity = capacity_with_homes(reps, scenario)
+    problems = build_problems(scenario, accounts, members, capacity)
 
     inactive = inactive_reps(reps, scenario.design_date)
     findings = []
@@ -155,13 +155,13 @@ def _uncovered(accounts: pd.DataFrame, members: dict[str, np.ndarray]) -> dict[s
     return {"count": len(ids), "first_ids": ids[:10]}
 
 
-def _capacity_with_homes(reps: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def capacity_with_homes(reps: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     table = capacity_table(reps, scenario, scenario.design_date)
     homes = reps[["rep_id", "home_latitude", "home_longitude"]]
     return table.merge(homes, on="rep_id", how="left")
 
 
-def _build_problems(
+def build_problems(
     scenario: Scenario,
     accounts: pd.DataFrame,
     members: dict[str, np.ndarray],
@@ -196,7 +196,7 @@ def _require_homes(scenario: Scenario, role: str, reps: pd.DataFrame) -> None:
     )
 
 
-def _solve_roles(scenario: Scenario, problems: dict[str, RoleProblem]) -> dict[str, RoleSolution]:
+def solve_roles(scenario: Scenario, problems: dict[str, RoleProblem]) -> dict[str, RoleSolution]:
     settings = scenario.solver
     solutions: dict[str, RoleSolution] = {}
     findings: list[str] = []

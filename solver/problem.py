@@ -55,6 +55,13 @@ class RoleProblem:
         ``accounts`` metric.
     fixed_centre
         ``(T,)`` True where the territory centre is the rep's home and never moves.
+    previous
+        ``(n,)`` territory of each account in the plan before this one, ``-1`` where it had
+        none; None when there is no earlier plan.
+    move_cost
+        ``(n,)`` objective cost of moving each account away from ``previous``.
+    move_budget
+        Most accounts that may leave their ``previous`` territory; None for no limit.
     """
 
     role: str
@@ -72,6 +79,9 @@ class RoleProblem:
     capacity: np.ndarray
     fixed_centre: np.ndarray
     home_coords: np.ndarray
+    previous: np.ndarray | None = None
+    move_cost: np.ndarray | None = None
+    move_budget: int | None = None
 
     def __post_init__(self) -> None:
         n, m, t = len(self.account_ids), len(self.metric_names), len(self.territories)

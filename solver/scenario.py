@@ -166,6 +166,57 @@ class SolverSettings(_Strict):
     centre_iterations: int = Field(default=6, ge=1)
 
 
+class Horizon(_Strict):
+    """The planning horizon: first and last day, and the length of one period."""
+
+    start: dt.date
+    end: dt.date
+    period: Literal["month", "quarter"] = "month"
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Horizon:
+        if self.end < self.start:
+            raise ValueError(
+                f"horizon end {self.end.isoformat()} is before its start {self.start.isoformat()}"
+            )
+        return self
+
+
+class MoveOrder(_Strict):
+    """One sort key of the order in which a new rep's accounts move to them."""
+
+    column: str
+    ascending: bool = True
+
+
+class Prebuilt(_Strict):
+    """Settings of the pre-built policy."""
+
+    target_date: dt.date | None = None
+    interim_owner: str = "nearest"
+    phases: list[float] | None = None
+    move_order: list[MoveOrder] = Field(default_factory=list)
+
+    @field_validator("phases")
+    @classmethod
+    def _phases_rise_to_one(cls, value: list[float] | None) -> list[float] | None:
+        if value is None:
+            return value
+        if not value or any(b < a for a, b in zip(value, value[1:], strict=False)):
+            raise ValueError("phases must be a non-empty list of rising shares")
+        if value[0] <= 0 or value[-1] != 1.0:
+            raise ValueError("phases must start above 0 and end at 1.0")
+        _check_ramp(value)
+        return value
+
+
+class JustInTime(_Strict):
+    """Settings of the just-in-time policy."""
+
+    move_cost_km: float = Field(default=100.0, ge=0)
+    move_budget: int | None = Field(default=None, ge=0)
+
+
 class Scenario(_Strict):
     """One plan: inputs, roles with their goals, objective weights and solver settings."""
 
@@ -177,6 +228,10 @@ class Scenario(_Strict):
     roles: dict[str, Role] = Field(min_length=1)
     objective: Objective = Field(default_factory=Objective)
     solver: SolverSettings = Field(default_factory=SolverSettings)
+    horizon: Horizon | None = None
+    policy: Literal["prebuilt", "just_in_time"] = "prebuilt"
+    prebuilt: Prebuilt = Field(default_factory=Prebuilt)
+    just_in_time: JustInTime = Field(default_factory=JustInTime)
     source: Path = Field(default=Path("scenario.yaml"), exclude=True)
 
     @field_validator("ramp_profiles")

@@ -18,6 +18,7 @@ def write_instance(
     name: str = "tiny",
     metrics: dict[str, str] | None = None,
     solver: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write accounts.csv, reps.csv and scenario.yaml into ``folder``; return the scenario path."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -44,6 +45,7 @@ def write_instance(
         },
         "roles": roles,
         "solver": {"time_limit_s": 20, "seed": 3, **(solver or {})},
+        **(extra or {}),
     }
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
