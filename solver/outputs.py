@@ -13,6 +13,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,17 +102,34 @@ def write_plan(
     summary: dict[str, Any],
 ) -> None:
     """Write the plan's three files into ``folder``, replacing an older plan atomically."""
+
+    def write(staging: Path) -> None:
+        write_csv(assignments, staging / "assignments.csv")
+        write_csv(territories, staging / "territories.csv")
+        write_json(summary, staging / "summary.json")
+
+    write_folder(folder, write)
+
+
+def write_folder(folder: Path, write: Callable[[Path], None]) -> None:
+    """Fill ``folder`` by calling ``write`` on a staging folder, then swap it in atomically.
+
+    If ``write`` fails, the staging folder is removed and an older ``folder`` is untouched.
+    """
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
     try:
-        _write_csv(assignments, staging / "assignments.csv")
-        _write_csv(territories, staging / "territories.csv")
-        text = json.dumps(_json_safe(summary), indent=2, allow_nan=False) + "\n"
-        (staging / "summary.json").write_text(text, encoding="utf-8")
+        write(staging)
         _swap(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_json(value: Any, path: Path) -> None:
+    """Write ``value`` as indented JSON, with NaN and numpy scalars made JSON-safe."""
+    text = json.dumps(_json_safe(value), indent=2, allow_nan=False) + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 def _swap(staging: Path, folder: Path) -> None:
@@ -126,7 +144,8 @@ def _swap(staging: Path, folder: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV with floats rounded to a fixed number of decimals."""
     rounded = frame.copy()
     for column in rounded.columns:
         if pd.api.types.is_float_dtype(rounded[column]):

@@ -163,8 +163,9 @@ def _phase_in(
             owned[_first_share(patch, potential, share)] = rep
 
         waiting = np.flatnonzero(owned == "")
+        before = owners[p - 1] if p > 0 else None
         owned[waiting] = _interim(
-            scenario, problem, target_owner, owned, waiting, ramp[p], basis, full
+            scenario, problem, target_owner, owned, waiting, ramp[p], basis, full, before
         )
         owners[p] = owned
     return owners
@@ -191,8 +192,15 @@ def _first_share(patch: np.ndarray, potential: np.ndarray, share: float) -> np.n
     return patch[np.cumsum(values) <= share * total * (1 + 1e-12)]
 
 
-def _interim(scenario, problem, target_owner, owned, waiting, ramp, basis, full) -> np.ndarray:
-    """Return the interim owner of each waiting account, one owner per patch remainder."""
+def _interim(
+    scenario, problem, target_owner, owned, waiting, ramp, basis, full, before
+) -> np.ndarray:
+    """Return the interim owner of each waiting account, one owner per patch remainder.
+
+    A remainder stays with its interim owner of the period before while that rep is
+    active. Otherwise the owner is the nearest other active rep with room for the whole
+    remainder within their ramped capacity, else the one with the most room.
+    """
     interim = np.empty(len(waiting), dtype=object)
     if scenario.prebuilt.interim_owner != "nearest":
         interim[:] = scenario.prebuilt.interim_owner
@@ -209,13 +217,31 @@ def _interim(scenario, problem, target_owner, owned, waiting, ramp, basis, full)
         if not others:
             interim[np.isin(waiting, rest)] = rep if rep in active else HOUSE_NOBODY
             continue
-        spare = [r for r in others if load[r] < full * ramp[r] - 1e-9]
-        pool = spare or others
-        distance = [_km(centre, place[r]) for r in pool]
-        chosen = pool[int(np.argmin(distance))]
+        kept = _same_owner(before, rest)
+        if kept is not None and kept in others:
+            interim[np.isin(waiting, rest)] = kept
+            load[kept] += float(basis[rest].sum())
+            continue
+
+        needed = float(basis[rest].sum())
+        spare = {r: full * ramp[r] - load[r] for r in others}
+        able = [r for r in others if spare[r] >= needed - 1e-9]
+        if able:
+            chosen = able[int(np.argmin([_km(centre, place[r]) for r in able]))]
+        else:
+            # Nobody can take the whole remainder: the rep with the most room overloads least.
+            chosen = max(others, key=lambda r: (spare[r], -others.index(r)))
         interim[np.isin(waiting, rest)] = chosen
         load[chosen] += float(basis[rest].sum())
     return interim
+
+
+def _same_owner(before: np.ndarray | None, accounts: np.ndarray) -> str | None:
+    """Return the one owner all ``accounts`` had in the period before, if there was one."""
+    if before is None:
+        return None
+    owners = pd.unique(before[accounts])
+    return str(owners[0]) if len(owners) == 1 else None
 
 
 def _place(problem: RoleProblem, owned: np.ndarray, patch: np.ndarray) -> np.ndarray | None:
