@@ -16,6 +16,7 @@ coverage, and potential-months with an overloaded owner.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -173,7 +174,7 @@ def _what_if(inputs, role, region, coords, potential, base_totals) -> dict[str, 
     extended = HorizonInputs(inputs.scenario, inputs.accounts, reps, inputs.members, inputs.periods)
     logger.info("%s: what-if with one more rep in %s", role, region)
     timeline = plan_policy(extended, "prebuilt")[role]
-    totals = totals_row(timeline, period_table(timeline))
+    totals: dict[str, Any] = totals_row(timeline, period_table(timeline))
     return {
         "whatif_mean_coverage": float(totals["mean_coverage"]),
         "coverage_gain": float(totals["mean_coverage"] - base_totals["mean_coverage"]),
@@ -188,7 +189,7 @@ def _with_extra_rep(inputs: HorizonInputs, role: str, region: str, centre: np.nd
     """Return the reps table with one fully ramped rep of ``role`` homed at ``centre``."""
     assert inputs.scenario.horizon is not None
     reps = inputs.reps.copy()
-    extra = {column: None for column in reps.columns}
+    extra: dict[str, Any] = dict.fromkeys(reps.columns)
     extra.update(
         rep_id=f"WHATIF-{role}-{region}",
         role=role,
@@ -228,12 +229,14 @@ def feedback_markdown(table: pd.DataFrame) -> str:
             "potential-months | coverage gain (points) | overload relieved | rank |"
         )
         lines.append("|---|---:|---:|---:|---|---:|---:|---:|---:|")
-        for row in rows.sort_values("rank").itertuples():
+        records: list[dict[Any, Any]] = rows.sort_values("rank").to_dict("records")
+        for row in records:
             lines.append(
-                f"| {row.region} | {row.accounts:,} | {100 * row.potential_share:.1f} % | "
-                f"{100 * row.capacity_share:.1f} % | {row.staffing} | "
-                f"{row.overloaded_potential_months:,.0f} | {100 * row.coverage_gain:+.2f} | "
-                f"{row.overload_relieved:,.0f} | {row.rank} |"
+                f"| {row['region']} | {row['accounts']:,} | {100 * row['potential_share']:.1f} % | "
+                f"{100 * row['capacity_share']:.1f} % | {row['staffing']} | "
+                f"{row['overloaded_potential_months']:,.0f} | "
+                f"{100 * row['coverage_gain']:+.2f} | {row['overload_relieved']:,.0f} | "
+                f"{row['rank']} |"
             )
         lines.append("")
     return "\n".join(lines)
