@@ -449,13 +449,21 @@ def _move_order(inputs, role, problem, potential) -> np.ndarray:
                 + ", ".join(str(c) for c in accounts.columns),
                 key="prebuilt.move_order",
             )
-        frame[key.column] = accounts[key.column].to_numpy()
+        frame[key.column] = _sortable(accounts[key.column])
         columns.append(key.column)
         ascending.append(key.ascending)
     columns += ["_potential", "_id"]
     ascending += [True, True]
     ordered = frame.sort_values(columns, ascending=ascending, kind="stable")
     return ordered.index.to_numpy()
+
+
+def _sortable(column: pd.Series) -> pd.Series:
+    """Return ``column`` as numbers when every filled cell is one, else as text."""
+    numbers = pd.to_numeric(column, errors="coerce")
+    if numbers.notna().sum() == column.notna().sum():
+        return numbers.reset_index(drop=True)
+    return column.astype(str).reset_index(drop=True)
 
 
 def _rep_ids(problem: RoleProblem, assignment: np.ndarray) -> np.ndarray:

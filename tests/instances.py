@@ -19,8 +19,12 @@ def write_instance(
     metrics: dict[str, str] | None = None,
     solver: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    keep: list[str] | None = None,
 ) -> Path:
-    """Write accounts.csv, reps.csv and scenario.yaml into ``folder``; return the scenario path."""
+    """Write accounts.csv, reps.csv and scenario.yaml into ``folder``; return the scenario path.
+
+    ``extra`` adds top-level scenario keys, and ``keep`` replaces the kept account columns.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(accounts).to_csv(folder / "accounts.csv", index=False)
     pd.DataFrame(reps).to_csv(folder / "reps.csv", index=False)
@@ -38,7 +42,9 @@ def write_instance(
                     "latitude": "latitude",
                     "longitude": "longitude",
                     "metrics": metrics if metrics is not None else {"potential": "potential"},
-                    "keep": ["segment"] if any("segment" in a for a in accounts) else [],
+                    "keep": keep
+                    if keep is not None
+                    else (["segment"] if any("segment" in a for a in accounts) else []),
                 },
             },
             "reps": {"path": "reps.csv", "columns": rep_columns},

@@ -133,6 +133,44 @@ def test_prebuilt_schedule_lists_each_move(timelines) -> None:
     ]
 
 
+def test_move_order_column_decides_who_moves_first(tmp_path: Path) -> None:
+    # E2 has no open pipeline and E1 has some, so with pipeline ascending E2 moves first.
+    accounts = [
+        {**account, "pipeline": {"E1": "5000", "E2": "0"}.get(account["account_id"], "0")}
+        for account in ACCOUNTS
+    ]
+    path = write_instance(
+        tmp_path,
+        accounts,
+        REPS,
+        {"FIELD": ROLE},
+        solver={"mip_gap": 0.0},
+        extra={"horizon": HORIZON, "prebuilt": {"move_order": [{"column": "pipeline"}]}},
+        keep=["pipeline"],
+    )
+
+    timeline = plan_policy(load_horizon(load_scenario(path)), "prebuilt")["FIELD"]
+
+    assert owners_of(timeline, 2) == {"W1": "A", "W2": "A", "E1": "A", "E2": "B"}
+
+
+def test_move_order_unknown_column_is_rejected(tmp_path: Path) -> None:
+    path = write_instance(
+        tmp_path,
+        ACCOUNTS,
+        REPS,
+        {"FIELD": ROLE},
+        extra={"horizon": HORIZON, "prebuilt": {"move_order": [{"column": "pipeline"}]}},
+    )
+
+    with pytest.raises(InputError) as caught:
+        plan_policy(load_horizon(load_scenario(path)), "prebuilt")
+
+    message = str(caught.value)
+    assert "prebuilt.move_order names column 'pipeline'" in message
+    assert "add the column to inputs.accounts.columns.keep" in message
+
+
 def test_just_in_time_moves_the_east_when_b_lands(timelines) -> None:
     # In March B is at 50 %: targets are 40 * 2/3 and 40 * 1/3 with +/-60 %, so B can take
     # both eastern accounts (20 <= 21.3), which saves far more than the move cost.
