@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/us_default.yaml
 
-.PHONY: setup solve test lint check clean
+.PHONY: setup solve test lint check compare clean
 
 setup: $(VENV)/.installed
 
@@ -19,6 +19,10 @@ solve: setup
 
 check: setup
 	$(BIN)/territory check $(SCENARIO)
+
+# Pre-built against just-in-time over the same hiring horizon; writes out/compare/<name>/.
+compare: setup
+	$(BIN)/territory compare scenarios/us_hiring_prebuilt.yaml scenarios/us_hiring_jit.yaml
 
 test: setup
 	$(BIN)/pytest -q

@@ -2,8 +2,8 @@
 
 Exit codes:
 
-* 0: a valid plan was written.
-* 1: the plan was written, but verification found violations.
+* 0: a valid plan (or comparison of valid plans) was written.
+* 1: the plan or comparison was written, but verification found violations.
 * 2: bad input.
 * 3: the goals cannot all be met.
 * 4: no plan within the time limit.
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from solver.compare import build_comparison, write_comparison
 from solver.errors import (
     EXIT_BAD_INPUT,
     EXIT_INFEASIBLE,
@@ -80,6 +81,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("scenario", help="path of the scenario YAML file")
     check.set_defaults(run=_check)
+
+    compare = commands.add_parser(
+        "compare",
+        help="run the planning policies over a hiring horizon and write out/compare/<name>/",
+        description="With one scenario, run both policies on it. With several, run each "
+        "scenario's own policy, and all must have the same horizon.",
+    )
+    compare.add_argument("scenario", nargs="+", help="paths of one or more scenario YAML files")
+    compare.add_argument("--out", default="out", help="output folder (default: out)")
+    compare.add_argument(
+        "--name",
+        help="name of the comparison folder (default: the scenario names joined by _vs_)",
+    )
+    compare.set_defaults(run=_compare)
     return parser
 
 
@@ -100,6 +115,17 @@ def _check(args: argparse.Namespace) -> int:
     if prepared.uncovered["count"]:
         print(f"  {prepared.uncovered['count']} accounts match no role")
     return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    comparison = build_comparison(args.scenario, args.name)
+    folder = write_comparison(comparison, args.out)
+    print(f"Compared {', '.join(run.label for run in comparison.runs)}. Written to {folder}/")
+    for paragraph in comparison.verdict:
+        # The verdict is markdown, and its bold markers only clutter a terminal.
+        print("\n" + paragraph.replace("**", ""))
+    invalid = comparison.totals["invalid_periods"].sum()
+    return EXIT_VIOLATIONS if invalid else 0
 
 
 def format_summary(plan: Plan) -> str:
