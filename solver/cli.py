@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
         "--name",
         help="name of the comparison folder (default: the scenario names joined by _vs_)",
     )
+    compare.add_argument(
+        "--no-feedback",
+        action="store_true",
+        help="skip the capacity feedback, which solves the pre-built design once per region",
+    )
     compare.set_defaults(run=_compare)
     return parser
 
@@ -118,7 +123,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    comparison = build_comparison(args.scenario, args.name)
+    comparison = build_comparison(args.scenario, args.name, feedback=not args.no_feedback)
     folder = write_comparison(comparison, args.out)
     print(f"Compared {', '.join(run.label for run in comparison.runs)}. Written to {folder}/")
     for paragraph in comparison.verdict:
