@@ -30,17 +30,8 @@ from instances import write_instance
 
 from solver import compare as compare_module
 from solver.cli import main
-from solver.compare import (
-    PLOTS,
-    Comparison,
-    build_comparison,
-    compare,
-    comparison_markdown,
-    plot_periods,
-    score_runs,
-    verdict_paragraphs,
-    write_comparison,
-)
+from solver.compare import Comparison, build_comparison, compare, score_runs, write_comparison
+from solver.compare_report import PLOTS, comparison_markdown, plot_periods, verdict_paragraphs
 from solver.errors import InputError
 from solver.period_metrics import period_columns
 
