@@ -39,9 +39,9 @@ from solver.errors import InputError, input_error
 from solver.feedback import capacity_feedback, feedback_markdown
 from solver.outputs import write_csv, write_folder
 from solver.period_metrics import period_table, totals_row
-from solver.policies import POLICIES, HorizonInputs, load_horizon, plan_policy
+from solver.policies import POLICIES, plan_policy
 from solver.scenario import Horizon, Scenario, load_scenario
-from solver.timeline import SCHEDULE_COLUMNS
+from solver.timeline import SCHEDULE_COLUMNS, HorizonInputs, load_horizon
 
 if TYPE_CHECKING:
     pass

@@ -24,8 +24,8 @@ from scipy.spatial import cKDTree
 
 from solver.geo import county_points, unit_vectors
 from solver.period_metrics import period_table, totals_row
-from solver.policies import HorizonInputs, plan_policy
-from solver.timeline import RoleTimeline
+from solver.policies import plan_policy
+from solver.timeline import HorizonInputs, RoleTimeline
 
 logger = logging.getLogger(__name__)
 

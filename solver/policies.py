@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,8 +35,7 @@ from solver.outputs import assignments_table, territories_table
 from solver.pipeline import build_problems, capacity_with_homes, solve_roles
 from solver.problem import RoleProblem
 from solver.scenario import ACCOUNT_COUNT, Scenario
-from solver.tables import check_roles_staffed, load_accounts, load_reps, role_members
-from solver.timeline import SCHEDULE_COLUMNS, Period, RoleTimeline, horizon_periods
+from solver.timeline import SCHEDULE_COLUMNS, HorizonInputs, Period, RoleTimeline, on_date
 from solver.verify import verify_plan
 
 logger = logging.getLogger(__name__)
@@ -50,37 +48,6 @@ HOUSE_NOBODY = "UNCOVERED"
 
 #: A start date far enough back that every rep of the pre-built design is fully ramped.
 _LONG_AGO = dt.date(1900, 1, 1)
-
-
-@dataclass(frozen=True)
-class HorizonInputs:
-    """A scenario's validated inputs and the periods of its horizon."""
-
-    scenario: Scenario
-    accounts: pd.DataFrame
-    reps: pd.DataFrame
-    members: dict[str, np.ndarray]
-    periods: tuple[Period, ...]
-
-
-def load_horizon(scenario: Scenario) -> HorizonInputs:
-    """Load and check the inputs of ``scenario`` for planning over its horizon."""
-    if scenario.horizon is None:
-        raise input_error(
-            scenario.source,
-            "has no planning horizon",
-            "add horizon: {start: 2027-01-01, end: 2027-12-31, period: month}",
-            key="horizon",
-        )
-    accounts = load_accounts(scenario)
-    reps = load_reps(scenario)
-    _check_hires_in_horizon(scenario, reps)
-    periods = horizon_periods(scenario.horizon)
-    for period in periods:
-        check_roles_staffed(reps, _on(scenario, period.start))
-    _warn_short_ramps(scenario)
-    members = role_members(accounts, scenario)
-    return HorizonInputs(scenario, accounts, reps, members, periods)
 
 
 def plan_policy(inputs: HorizonInputs, policy: str) -> dict[str, RoleTimeline]:
@@ -106,7 +73,7 @@ def _prebuilt(inputs: HorizonInputs) -> dict[str, RoleTimeline]:
     scenario = inputs.scenario
     assert scenario.horizon is not None
     target = scenario.prebuilt.target_date or scenario.horizon.end
-    design = _on(scenario, target)
+    design = on_date(scenario, target)
     capacity = capacity_with_homes(_full_capacity_reps(inputs.reps, target), design)
     problems = build_problems(design, inputs.accounts, inputs.members, capacity)
     solutions = solve_roles(design, problems)
@@ -282,7 +249,7 @@ def _just_in_time(inputs: HorizonInputs, role: str) -> RoleTimeline:
             violations.append(violations[-1])
             continue
 
-        at = _on(inputs.scenario, period.start)
+        at = on_date(inputs.scenario, period.start)
         capacity = capacity_with_homes(inputs.reps, at)
         problem = build_problems(at, inputs.accounts, inputs.members, capacity)[role]
         if previous is not None:
@@ -474,40 +441,3 @@ def _rep_ids(problem: RoleProblem, assignment: np.ndarray) -> np.ndarray:
 def _rep_starts(reps: pd.DataFrame) -> dict[str, dt.date]:
     starts = pd.to_datetime(reps["start_date"]).dt.date
     return dict(zip(reps["rep_id"].astype(str), starts, strict=True))
-
-
-def _on(scenario: Scenario, day: dt.date) -> Scenario:
-    return scenario.model_copy(update={"design_date": day})
-
-
-def _check_hires_in_horizon(scenario: Scenario, reps: pd.DataFrame) -> None:
-    """Reject a hire that starts after the horizon ends: no period could use them."""
-    assert scenario.horizon is not None
-    start = pd.to_datetime(reps["start_date"])
-    late = np.flatnonzero(start > pd.Timestamp(scenario.horizon.end))
-    if len(late) == 0:
-        return
-    row = int(late[0])
-    raise input_error(
-        scenario.resolve(scenario.inputs.reps.path),
-        f"starts on {start.iloc[row]:%Y-%m-%d}, after the horizon ends on "
-        f"{scenario.horizon.end.isoformat()}",
-        "extend horizon.end past the start date, or remove the hire from the reps table",
-        row=row + 2,
-        column=scenario.inputs.reps.columns.start_date,
-        value=str(reps["rep_id"].iloc[row]),
-    )
-
-
-def _warn_short_ramps(scenario: Scenario) -> None:
-    """Warn about ramp curves that end below 1.0: the last value holds for good."""
-    curves = {f"role {name}": role.ramp for name, role in scenario.roles.items()}
-    curves.update({f"ramp profile {name}": curve for name, curve in scenario.ramp_profiles.items()})
-    for name, curve in curves.items():
-        if curve[-1] < 1.0:
-            logger.warning(
-                "%s: the ramp curve ends at %.2f; its last value holds for every later month, "
-                "so these reps never reach full productivity",
-                name,
-                curve[-1],
-            )

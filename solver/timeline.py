@@ -4,18 +4,23 @@ A horizon runs from its start to its end day (inclusive) in months or quarters. 
 period is planned as of its first day: the reps active that day, at the ramp factor of
 that day. Both policies (:mod:`solver.policies`) produce a :class:`RoleTimeline` per role,
 and the period metrics (:mod:`solver.period_metrics`) read nothing else, so both are
-scored the same way.
+scored the same way. :func:`load_horizon` reads and checks a scenario's inputs for it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from solver.scenario import Horizon
+from solver.errors import input_error
+from solver.scenario import Horizon, Scenario
+from solver.tables import check_roles_staffed, load_accounts, load_reps, role_members
+
+logger = logging.getLogger(__name__)
 
 #: Months in one period of each length.
 PERIOD_MONTHS = {"month": 1, "quarter": 3}
@@ -127,3 +132,72 @@ def _months_between(start: dt.date, end: dt.date, step: int) -> int:
     # A shortened last period counts the months it touches, at most one full step.
     touched = (end.year - start.year) * 12 + end.month - start.month + 1
     return max(1, min(step, touched))
+
+
+@dataclass(frozen=True)
+class HorizonInputs:
+    """A scenario's validated inputs and the periods of its horizon."""
+
+    scenario: Scenario
+    accounts: pd.DataFrame
+    reps: pd.DataFrame
+    members: dict[str, np.ndarray]
+    periods: tuple[Period, ...]
+
+
+def load_horizon(scenario: Scenario) -> HorizonInputs:
+    """Load and check the inputs of ``scenario`` for planning over its horizon."""
+    if scenario.horizon is None:
+        raise input_error(
+            scenario.source,
+            "has no planning horizon",
+            "add horizon: {start: 2027-01-01, end: 2027-12-31, period: month}",
+            key="horizon",
+        )
+    accounts = load_accounts(scenario)
+    reps = load_reps(scenario)
+    _check_hires_in_horizon(scenario, reps)
+    periods = horizon_periods(scenario.horizon)
+    for period in periods:
+        check_roles_staffed(reps, on_date(scenario, period.start))
+    _warn_short_ramps(scenario)
+    members = role_members(accounts, scenario)
+    return HorizonInputs(scenario, accounts, reps, members, periods)
+
+
+def _check_hires_in_horizon(scenario: Scenario, reps: pd.DataFrame) -> None:
+    """Reject a hire that starts after the horizon ends: no period could use them."""
+    assert scenario.horizon is not None
+    start = pd.to_datetime(reps["start_date"])
+    late = np.flatnonzero(start > pd.Timestamp(scenario.horizon.end))
+    if len(late) == 0:
+        return
+    row = int(late[0])
+    raise input_error(
+        scenario.resolve(scenario.inputs.reps.path),
+        f"starts on {start.iloc[row]:%Y-%m-%d}, after the horizon ends on "
+        f"{scenario.horizon.end.isoformat()}",
+        "extend horizon.end past the start date, or remove the hire from the reps table",
+        row=row + 2,
+        column=scenario.inputs.reps.columns.start_date,
+        value=str(reps["rep_id"].iloc[row]),
+    )
+
+
+def _warn_short_ramps(scenario: Scenario) -> None:
+    """Warn about ramp curves that end below 1.0: the last value holds for good."""
+    curves = {f"role {name}": role.ramp for name, role in scenario.roles.items()}
+    curves.update({f"ramp profile {name}": curve for name, curve in scenario.ramp_profiles.items()})
+    for name, curve in curves.items():
+        if curve[-1] < 1.0:
+            logger.warning(
+                "%s: the ramp curve ends at %.2f; its last value holds for every later month, "
+                "so these reps never reach full productivity",
+                name,
+                curve[-1],
+            )
+
+
+def on_date(scenario: Scenario, day: dt.date) -> Scenario:
+    """Return ``scenario`` with its design date moved to ``day``."""
+    return scenario.model_copy(update={"design_date": day})

@@ -10,8 +10,8 @@ from test_policies import scenario_path
 
 from solver.errors import InputError
 from solver.feedback import FEEDBACK_COLUMNS, account_regions, capacity_feedback, feedback_markdown
-from solver.policies import load_horizon
 from solver.scenario import load_scenario
+from solver.timeline import load_horizon
 
 
 @pytest.fixture(scope="module")

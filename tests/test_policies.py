@@ -15,9 +15,9 @@ import pytest
 from instances import write_instance
 
 from solver.errors import InfeasiblePlanError, InputError
-from solver.policies import load_horizon, plan_policy
+from solver.policies import plan_policy
 from solver.scenario import Horizon, load_scenario
-from solver.timeline import horizon_periods, owner_changes
+from solver.timeline import horizon_periods, load_horizon, owner_changes
 
 WEST, EAST = (39.0, -105.0), (39.0, -92.0)
 
