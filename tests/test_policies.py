@@ -15,6 +15,7 @@ import pytest
 from instances import write_instance
 
 from solver.errors import InfeasiblePlanError, InputError
+from solver.period_metrics import period_table
 from solver.policies import plan_policy
 from solver.scenario import Horizon, load_scenario
 from solver.timeline import horizon_periods, load_horizon, owner_changes
@@ -288,3 +289,23 @@ def test_quarters_end_on_the_horizon_end() -> None:
         ("2027-10-15", "2027-11-30", 2),
     ]
     assert np.sum([p.months for p in periods]) == 11
+
+
+@pytest.mark.parametrize(
+    ("policy", "coverage", "utilisation_mean", "utilisation_max"),
+    [
+        # Pre-built, March: A owns W1, W2 and E2 (30 of 40 at ramp 1.0) and B owns E1 (10
+        # at ramp 0.5): coverage (30 + 5) / 40 = 0.875, utilisation A 30/40 and B 10/20.
+        ("prebuilt", [1.0, 1.0, 0.875, 1.0], [1.0, 1.0, 0.625, 0.5], [1.0, 1.0, 0.75, 0.5]),
+        # Just-in-time, March: A owns the west (20) and B the east (20 at ramp 0.5):
+        # coverage (20 + 10) / 40 = 0.75, utilisation A 20/40 and B 20/20.
+        ("just_in_time", [1.0, 1.0, 0.75, 1.0], [1.0, 1.0, 0.75, 0.5], [1.0, 1.0, 1.0, 0.5]),
+    ],
+)
+def test_period_metrics_by_hand(timelines, policy, coverage, utilisation_mean, utilisation_max):
+    periods = period_table(timelines[policy])
+
+    assert periods["coverage"].tolist() == pytest.approx(coverage)
+    assert periods["utilisation_mean"].tolist() == pytest.approx(utilisation_mean)
+    assert periods["utilisation_max"].tolist() == pytest.approx(utilisation_max)
+    assert periods["reps_over"].tolist() == [0, 0, 0, 0]
