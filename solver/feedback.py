@@ -25,6 +25,7 @@ from scipy.spatial import cKDTree
 from solver.geo import county_points, unit_vectors
 from solver.period_metrics import period_table, totals_row
 from solver.policies import plan_policy
+from solver.scale.candidates import chord_to_km
 from solver.timeline import HorizonInputs, RoleTimeline
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def account_regions(coords: np.ndarray) -> np.ndarray:
     region = counties["state"].map(state_region).fillna("outside").to_numpy()
     points = unit_vectors(counties[["interior_lat", "interior_lon"]].to_numpy())
     chord, nearest = cKDTree(points).query(unit_vectors(coords))
-    km = 2.0 * 6371.0088 * np.arcsin(np.clip(np.asarray(chord) / 2.0, 0.0, 1.0))
+    km = chord_to_km(np.asarray(chord))
     return np.where(km <= OUTSIDE_KM, region[nearest], "outside")
 
 

@@ -6,9 +6,9 @@ Pre-built
     period a design rep who is active owns a share of their patch that follows the phases
     (``prebuilt.phases``, by default the rep's ramp curve) by completed months of tenure,
     counted in potential. The accounts of a patch move in ``prebuilt.move_order`` (lowest
-    potential first by default). What a rep does not own yet, and the patch of a rep who
-    has not started or has left, goes to an interim owner: the nearest active rep of the
-    role with spare capacity (``interim_owner: nearest``), or a named house territory
+    potential first by default). An interim owner holds what a rep does not own yet, and
+    the patch of a rep who has not started or has left. It is the nearest active rep of
+    the role with spare capacity (``interim_owner: nearest``) or a named house territory
     that no rep works.
 Just-in-time
     Each time the set of active reps of a role changes, the role is solved again for the
@@ -196,7 +196,7 @@ def _interim(
         if able:
             chosen = able[int(np.argmin([_km(centre, place[r]) for r in able]))]
         else:
-            # Nobody can take the whole remainder: the rep with the most room overloads least.
+            # No rep can take the whole remainder: the rep with the most room overloads least.
             chosen = max(others, key=lambda r: (spare[r], -others.index(r)))
         interim[np.isin(waiting, rest)] = chosen
         load[chosen] += float(basis[rest].sum())

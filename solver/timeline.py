@@ -40,7 +40,7 @@ class Period:
 
 @dataclass(frozen=True)
 class RoleTimeline:
-    """Who owns each account of one role in each period, under one policy.
+    """Owners of the accounts of one role in each period, under one policy.
 
     Attributes
     ----------
