@@ -26,6 +26,7 @@ from solver.geo import county_points, unit_vectors
 from solver.period_metrics import period_table, totals_row
 from solver.policies import plan_policy
 from solver.scale.candidates import chord_to_km
+from solver.scenario import Scenario
 from solver.timeline import HorizonInputs, RoleTimeline
 
 logger = logging.getLogger(__name__)
@@ -172,7 +173,8 @@ def _what_if(inputs, role, region, coords, potential, base_totals) -> dict[str, 
     """Solve the pre-built plan with one more rep centred in ``region``; return the gains."""
     centre = np.average(coords, axis=0, weights=potential if potential.sum() > 0 else None)
     reps = _with_extra_rep(inputs, role, region, centre)
-    extended = HorizonInputs(inputs.scenario, inputs.accounts, reps, inputs.members, inputs.periods)
+    scenario = _home_fixes_centre(inputs.scenario, role)
+    extended = HorizonInputs(scenario, inputs.accounts, reps, inputs.members, inputs.periods)
     logger.info("%s: what-if with one more rep in %s", role, region)
     timeline = plan_policy(extended, "prebuilt")[role]
     totals: dict[str, Any] = totals_row(timeline, period_table(timeline))
@@ -184,6 +186,20 @@ def _what_if(inputs, role, region, coords, potential, base_totals) -> dict[str, 
             base_totals["overloaded_potential_months"] - totals["overloaded_potential_months"]
         ),
     }
+
+
+def _home_fixes_centre(scenario: Scenario, role: str) -> Scenario:
+    """Return ``scenario`` with the extra rep's home as their territory centre.
+
+    A role with ``centres: model`` places every centre itself, so the what-if rep would
+    not stay in the region. With ``auto`` the reps without a home are still placed by the
+    model, and the what-if rep, who has one, is centred there.
+    """
+    settings = scenario.roles[role]
+    if settings.centres != "model":
+        return scenario
+    roles = {**scenario.roles, role: settings.model_copy(update={"centres": "auto"})}
+    return scenario.model_copy(update={"roles": roles})
 
 
 def _with_extra_rep(inputs: HorizonInputs, role: str, region: str, centre: np.ndarray):
