@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from instances import write_instance
+from test_policies import ACCOUNTS, HORIZON, REPS, ROLE
 
 from solver import compare as compare_module
 from solver.cli import main
@@ -34,41 +35,6 @@ from solver.compare import Comparison, build_comparison, compare, score_runs, wr
 from solver.compare_report import PLOTS, comparison_markdown, plot_periods, verdict_paragraphs
 from solver.errors import InputError
 from solver.period_metrics import period_columns
-
-WEST, EAST = (39.0, -105.0), (39.0, -92.0)
-
-ACCOUNTS = [
-    {"account_id": "W1", "latitude": WEST[0], "longitude": WEST[1] - 0.1, "potential": 10},
-    {"account_id": "W2", "latitude": WEST[0], "longitude": WEST[1] + 0.1, "potential": 10},
-    {"account_id": "E1", "latitude": EAST[0], "longitude": EAST[1] - 0.1, "potential": 10},
-    {"account_id": "E2", "latitude": EAST[0], "longitude": EAST[1] + 0.1, "potential": 10},
-]
-
-REPS = [
-    {
-        "rep_id": "A",
-        "role": "FIELD",
-        "start_date": "2020-01-06",
-        "home_latitude": WEST[0],
-        "home_longitude": WEST[1],
-    },
-    {
-        "rep_id": "B",
-        "role": "FIELD",
-        "start_date": "2027-03-01",
-        "home_latitude": EAST[0],
-        "home_longitude": EAST[1],
-    },
-]
-
-ROLE = {
-    "ramp": [0.5, 1.0],
-    "capacity": {"metrics": {"potential": 40}},
-    "balance": [{"metric": "potential", "tolerance": 0.6}],
-    "centres": "rep_home",
-}
-
-HORIZON = {"start": "2027-01-01", "end": "2027-04-30", "period": "month"}
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
