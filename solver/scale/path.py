@@ -125,46 +125,21 @@ def solve_scalable(
         history.record(_plan_cost(problem, centres, compactness, plan))
         candidates = _with_plan(candidates, problem, centres, compactness, plan)
 
-    # The dual of the count rows alone has one multiplier per territory and converges far
-    # faster than the dual of every row. Its bound is valid too (the other rows are
-    # dropped), and its multipliers start the full dual.
-    dual_deadline = started + DUAL_SHARE * (deadline - started)
-    bound = restricted = -np.inf
-    guide_nu: np.ndarray | None = None
-    start: np.ndarray | None = None
-    count = _count_column(problem)
-    if count is not None:
-        halfway = time.perf_counter() + 0.5 * (dual_deadline - time.perf_counter())
-        count_rows = Bounds(
-            exact.values[:, [count]], exact.lower[:, [count]], exact.upper[:, [count]]
-        )
-        bound, candidates, count_dual = _dual_bound(
-            problem, candidates, count_rows, centres, compactness, every_territory, halfway
-        )
-        start = np.zeros(exact.lower.shape)
-        start[:, count] = count_dual.nu[:, 0]
-        guide_nu = np.zeros(exact.lower.shape)
-        guide_nu[:, count] = count_dual.best_nu[:, 0]
-        restricted = count_dual.bound
-    full, candidates, dual = _dual_bound(
-        problem, candidates, exact, centres, compactness, every_territory, dual_deadline, start
+    bound, candidates, dual, guide_nu = _lower_bound(
+        problem,
+        candidates,
+        exact,
+        centres,
+        compactness,
+        every_territory,
+        started + DUAL_SHARE * (deadline - started),
     )
-    if full >= bound:
-        bound, guide_nu, restricted = full, dual.best_nu, dual.bound
-
     cpsat = candidates.territory.size <= CPSAT_PAIRS
     search_deadline = deadline
     if cpsat:
         search_deadline = time.perf_counter() + 0.5 * (deadline - time.perf_counter())
-    # With every multiplier at zero the dual is each account at its nearest centre: a
-    # weak bound, but one that multipliers far from converged can fall below. Only
-    # multipliers that beat it, and whose full bound nearly matches the candidates' own,
-    # are worth a guided bisection: others priced the splits worse in every trial.
-    floor = float(candidates.cost[:, 0].sum())
-    converged = bound > floor and bound >= GUIDE_AGREEMENT * restricted
-    bound = max(bound, floor)
 
-    if plan is not None and converged and guide_nu is not None:
+    if plan is not None and guide_nu is not None:
         priced = PricedCost(nearest, candidates, rows, guide_nu)
         guided = bisect_plan(problem, centres, rows, priced, settings, search_deadline)
         # Multipliers far from converged mislead the splits, so the guided plan must win.
@@ -195,18 +170,9 @@ def solve_scalable(
     # CP-SAT finishes on the candidate model, starting from the rounded plan.
     if cpsat and time.perf_counter() < deadline - 1.0:
         candidates = _with_plan(candidates, problem, centres, compactness, assignment)
-        model = _candidate_model(problem, candidates)
-        finish = solve_cpsat(
-            model,
-            settings,
-            deadline - time.perf_counter(),
-            assignment,
-            lp_bound_too=False,
-            on_plan=history.record,
-        )
+        finish = _cpsat_finish(problem, candidates, settings, deadline, assignment, history)
         if finish.assignment is not None and (not feasible or finish.objective < objective):
             assignment, objective, feasible = finish.assignment, finish.objective, True
-        logger.info("%s: CP-SAT finish %s, cost %.1f", problem.role, finish.status.value, objective)
 
     runtime = time.perf_counter() - started
     if not feasible:
@@ -216,6 +182,63 @@ def solve_scalable(
     gap = (objective - bound) / objective if objective > 0 else 0.0
     status = Status.OPTIMAL if gap <= settings.mip_gap else Status.FEASIBLE
     return Result(status, assignment, objective, bound, runtime, "scalable", tuple(history.points))
+
+
+def _lower_bound(problem, candidates, exact, centres, compactness, every_territory, deadline):
+    """Return ``(bound, candidates, dual, guide)``: the best proven bound and its multipliers.
+
+    The dual of the count rows alone has one multiplier per territory and converges far
+    faster than the dual of every row. Its bound is valid too (the other rows are
+    dropped), and its multipliers start the full dual. With every multiplier at zero the
+    dual is each account at its nearest centre: a weak bound, but one that multipliers far
+    from converged can fall below. ``guide`` holds the multipliers worth a guided
+    bisection, or None: they must beat that floor, and their full bound must nearly match
+    the candidates' own, because others priced the splits worse in every trial.
+    """
+    bound = restricted = -np.inf
+    guide: np.ndarray | None = None
+    start: np.ndarray | None = None
+    count = _count_column(problem)
+    if count is not None:
+        halfway = time.perf_counter() + 0.5 * (deadline - time.perf_counter())
+        count_rows = Bounds(
+            exact.values[:, [count]], exact.lower[:, [count]], exact.upper[:, [count]]
+        )
+        bound, candidates, count_dual = _dual_bound(
+            problem, candidates, count_rows, centres, compactness, every_territory, halfway
+        )
+        start = np.zeros(exact.lower.shape)
+        start[:, count] = count_dual.nu[:, 0]
+        guide = np.zeros(exact.lower.shape)
+        guide[:, count] = count_dual.best_nu[:, 0]
+        restricted = count_dual.bound
+    full, candidates, dual = _dual_bound(
+        problem, candidates, exact, centres, compactness, every_territory, deadline, start
+    )
+    if full >= bound:
+        bound, guide, restricted = full, dual.best_nu, dual.bound
+
+    floor = float(candidates.cost[:, 0].sum())
+    if not (bound > floor and bound >= GUIDE_AGREEMENT * restricted):
+        guide = None
+    return max(bound, floor), candidates, dual, guide
+
+
+def _cpsat_finish(problem, candidates, settings, deadline, assignment, history) -> Result:
+    """Run CP-SAT on the candidate model from ``assignment`` until ``deadline``."""
+    model = _candidate_model(problem, candidates)
+    finish = solve_cpsat(
+        model,
+        settings,
+        deadline - time.perf_counter(),
+        assignment,
+        lp_bound_too=False,
+        on_plan=history.record,
+    )
+    logger.info(
+        "%s: CP-SAT finish %s, cost %.1f", problem.role, finish.status.value, finish.objective
+    )
+    return finish
 
 
 class _History:
