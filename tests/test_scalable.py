@@ -12,8 +12,10 @@ from solver.backends import get_backend
 from solver.engine import solve_role
 from solver.errors import InputError
 from solver.formulation import build_model
+from solver.geo import unit_vectors
 from solver.result import Status
-from solver.scale.path import solve_scalable
+from solver.scale.candidates import chord_to_km, nearest_candidates
+from solver.scale.path import _scaled_bound, scaled_bounds, solve_scalable
 from solver.scenario import SolverSettings
 
 
@@ -77,3 +79,26 @@ def test_exact_model_too_large_rejected(monkeypatch: pytest.MonkeyPatch) -> None
     message = str(caught.value)
     assert "the exact model has 240 (account, territory) pairs" in message
     assert "Fix: set solver.backend to auto or scalable." in message
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_scaled_multipliers_give_a_true_bound(seed: int) -> None:
+    # Any multipliers give a valid bound, so even wild ones scaled down must stay below
+    # the exact optimum.
+    problem = random_problem(seed, n=60, t=4)
+    settings = SolverSettings(time_limit_s=20, mip_gap=0.0, seed=seed)
+    optimum = get_backend("highs")(build_model(problem, problem.home_coords), settings, 20.0, None)
+    centres = problem.home_coords
+    candidates = nearest_candidates(problem.coords, problem.weights, centres, 2)
+    rows = scaled_bounds(problem, tightened=False)
+    points, centre_points = unit_vectors(problem.coords), unit_vectors(centres)
+
+    def every_territory(accounts: np.ndarray) -> np.ndarray:
+        chord = np.linalg.norm(points[accounts, None, :] - centre_points[None], axis=2)
+        return problem.weights[accounts, None] * chord_to_km(chord)
+
+    nu = np.random.default_rng(seed).normal(scale=500.0, size=rows.lower.shape)
+
+    bound = _scaled_bound(nu, candidates, rows, every_territory)
+
+    assert bound <= optimum.objective * (1 + 1e-9)

@@ -59,6 +59,11 @@ DUAL_SHARE = 0.4
 #: guided plan won, and 0.81 at 100,000, where it lost).
 GUIDE_AGREEMENT = 0.98
 
+#: Golden-section steps when the multipliers are scaled down for a better full bound
+#: (the interval shrinks to 0.618 ** (steps + 1) of its length).
+SCALE_STEPS = 4
+GOLDEN = (1.0 + 5.0**0.5) / 2.0
+
 #: Most rounds of column generation for the dual bound.
 PRICING_ROUNDS = 4
 
@@ -207,6 +212,10 @@ def _lower_bound(problem, candidates, exact, centres, compactness, every_territo
         bound, candidates, count_dual = _dual_bound(
             problem, candidates, count_rows, centres, compactness, every_territory, halfway
         )
+        if bound < GUIDE_AGREEMENT * count_dual.bound:
+            scaled = _scaled_bound(count_dual.best_nu, candidates, count_rows, every_territory)
+            logger.info("%s: count bound %.1f, scaled %.1f", problem.role, bound, scaled)
+            bound = max(bound, scaled)
         start = np.zeros(exact.lower.shape)
         start[:, count] = count_dual.nu[:, 0]
         guide = np.zeros(exact.lower.shape)
@@ -296,6 +305,36 @@ def _dual_bound(
         time.perf_counter() - started,
     )
     return bound, candidates, dual
+
+
+def _scaled_bound(nu, candidates, rows, every_territory) -> float:
+    """Return the best full bound over multipliers ``alpha * nu``, ``0 <= alpha <= 1``.
+
+    Multipliers fitted to the candidates can make territories outside them look cheap to
+    almost every account, so the full bound at ``nu`` falls far below the candidates'
+    own. Any multipliers give a valid bound, and the dual is concave along the segment
+    from zero to ``nu``, so a golden-section search finds a better point on it.
+    """
+
+    def value(alpha: float) -> float:
+        return full_bound(alpha * nu, candidates, rows, every_territory)[0]
+
+    low, high = 0.0, 1.0
+    inner = (high - low) / GOLDEN
+    a, b = high - inner, low + inner
+    value_a, value_b = value(a), value(b)
+    best = max(value_a, value_b)
+    for _ in range(SCALE_STEPS):
+        if value_a >= value_b:
+            high, b, value_b = b, a, value_a
+            a = high - (high - low) / GOLDEN
+            value_a = value(a)
+        else:
+            low, a, value_a = a, b, value_b
+            b = low + (high - low) / GOLDEN
+            value_b = value(b)
+        best = max(best, value_a, value_b)
+    return best
 
 
 def _round_and_repair(candidates, rows, dual, settings, deadline, absolute_gap):
