@@ -96,13 +96,23 @@ def split(
     if relaxed is None:
         return None
     x, duals = relaxed
+
+    def within(y: np.ndarray | None) -> bool:
+        # Solver tolerances can leave a total a hair outside; a plan must not be.
+        if y is None:
+            return False
+        totals = values[y][:, rows].sum(axis=0)
+        return bool(np.all(totals >= low) and np.all(totals <= high))
+
     fractional = np.flatnonzero((x > _FRACTIONAL) & (x < 1.0 - _FRACTIONAL))
-    if len(fractional) == 0:
+    if len(fractional) == 0 and within(x > 0.5):
         return x > 0.5
     # Trying every rounding of the split accounts is fast and usually as good as the LP;
     # only a trial that loses more than a small share of the gains calls for the MIP.
     trial = _round_by_trial(gain, values[:, rows], low, high, x, fractional)
-    if trial is not None and gain @ trial <= gain @ x + TRIAL_LOSS * np.abs(gain).sum():
+    if not within(trial):
+        trial = None
+    elif gain @ trial <= gain @ x + TRIAL_LOSS * np.abs(gain).sum():
         return trial
 
     # A reduced cost measures how much an account resists a change of side, so the smallest
@@ -113,7 +123,8 @@ def split(
     for _ in range(ROUNDING_ATTEMPTS):
         free = np.union1d(fractional, order[:freed])
         y = _round(gain, values[:, rows], interval, rows, x, free, settings, deadline)
-        if y is not None:
+        if within(y):
+            assert y is not None
             return y if trial is None or gain @ y < gain @ trial else trial
         if freed >= len(x):
             break
@@ -151,7 +162,7 @@ def _round_by_trial(gain, values, low, high, x, fractional) -> np.ndarray | None
     base = values[y].sum(axis=0) - values[fractional][y[fractional]].sum(axis=0)
     choices = (np.arange(2 ** len(fractional))[:, None] >> np.arange(len(fractional))) & 1
     totals = base + choices @ values[fractional]
-    within = np.all((totals >= low - 1e-9) & (totals <= high + 1e-9), axis=1)
+    within = np.all((totals >= low) & (totals <= high), axis=1)
     if not within.any():
         return None
     cost = np.where(within, choices @ gain[fractional], np.inf)
@@ -204,6 +215,10 @@ def _solve(
         settings.model_copy(update={"mip_gap": 1e-4}),
         limit,
     )
+    # The default tolerances (1e-7 for the LP, 1e-6 for the MIP) let a total pass its
+    # interval by more than the bounds' own margin (1e-7 of their size).
+    highs.setOptionValue("primal_feasibility_tolerance", 1e-9)
+    highs.setOptionValue("mip_feasibility_tolerance", 1e-9)
     if integer:
         # The gains of near-tied accounts are tiny and of both signs, so a relative gap
         # would rarely close. The MIP stops within a small share of the summed gains.
