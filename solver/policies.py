@@ -114,7 +114,7 @@ def _phase_in(
     """Return ``(P, n)`` owners: design reps take their patches by phase, interims the rest."""
     scenario = inputs.scenario
     ramp = ramp_by_period(inputs, role)
-    potential = _potential(problem)
+    potential = _potential(scenario, role, problem)
     order = _move_order(inputs, role, problem, potential)
     basis, full = _utilisation_basis(scenario, role, problem)
     starts = _rep_starts(inputs.reps)
@@ -394,10 +394,9 @@ def _potential_metric(scenario: Scenario, role: str) -> str:
     return balance[0].metric if balance else ACCOUNT_COUNT
 
 
-def _potential(problem: RoleProblem) -> np.ndarray:
-    names = problem.metric_names
-    metric = "potential" if "potential" in names else ACCOUNT_COUNT
-    return problem.values[:, names.index(metric)]
+def _potential(scenario: Scenario, role: str, problem: RoleProblem) -> np.ndarray:
+    metric = _potential_metric(scenario, role)
+    return problem.values[:, problem.metric_names.index(metric)]
 
 
 def _move_order(inputs, role, problem, potential) -> np.ndarray:
