@@ -256,10 +256,27 @@ def _just_in_time(inputs: HorizonInputs, role: str) -> RoleTimeline:
             problem = _with_continuity(inputs.scenario, problem, previous)
         assignment, centres = _solve_with_budget(at, role, problem, period)
         owners[p] = previous = _rep_ids(problem, assignment)
-        violations.append(_verify(at, inputs, role, problem, assignment, centres))
+        violations.append(
+            _verify(at, inputs, role, problem, assignment, centres)
+            + _over_budget(problem, assignment)
+        )
         solves += 1
     assert problem is not None
     return _timeline(inputs, role, "just_in_time", problem, owners, violations, solves, None)
+
+
+def _over_budget(problem: RoleProblem, assignment: np.ndarray) -> tuple[str, ...]:
+    """Return a violation when more accounts moved than the move budget allows.
+
+    NOTE: only the exact path has the budget row. A role large enough for the scalable
+    path is solved without it (and without the move cost), so this check reports it.
+    """
+    if problem.previous is None or problem.move_budget is None:
+        return ()
+    moved = int(np.count_nonzero((problem.previous >= 0) & (assignment != problem.previous)))
+    if moved <= problem.move_budget:
+        return ()
+    return (f"{moved} accounts moved, above the move budget of {problem.move_budget}",)
 
 
 def _with_continuity(scenario: Scenario, problem: RoleProblem, owners: np.ndarray) -> RoleProblem:
