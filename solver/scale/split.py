@@ -46,6 +46,9 @@ TRIAL_ACCOUNTS = 10
 #: cheapest trial rounding is kept without a MIP.
 TRIAL_LOSS = 1e-3
 
+#: Relative padding of the interval handed to HiGHS (see :func:`_padded`).
+PAD = 1e-5
+
 _FRACTIONAL = 1e-6
 
 
@@ -123,6 +126,9 @@ def split(
     for _ in range(ROUNDING_ATTEMPTS):
         free = np.union1d(fractional, order[:freed])
         y = _round(gain, values[:, rows], interval, rows, x, free, settings, deadline)
+        if y is not None and not within(y):
+            # The MIP's tolerance let a total slip out: solve again inside a padded interval.
+            y = _round(gain, values[:, rows], interval, rows, x, free, settings, deadline, True)
         if within(y):
             assert y is not None
             return y if trial is None or gain @ y < gain @ trial else trial
@@ -154,6 +160,23 @@ def _solve_with_slack(gain, values, low, high, settings, deadline):
     return _solve(gain, values, low, high, None, settings, deadline)
 
 
+def _padded(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the interval narrowed by :data:`PAD` of its size where it is wide enough.
+
+    HiGHS accepts a row up to its feasibility tolerance (1e-6 in a MIP) outside its
+    bounds, more than the bounds' own margin, so the solver gets a slightly narrower
+    interval and the caller checks the true one.
+    """
+    size = np.maximum(1.0, np.maximum(np.abs(_finite(low)), np.abs(_finite(high))))
+    pad = PAD * size
+    roomy = high - low > 4.0 * pad
+    return np.where(roomy, low + pad, low), np.where(roomy, high - pad, high)
+
+
+def _finite(bounds: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(bounds), bounds, 0.0)
+
+
 def _round_by_trial(gain, values, low, high, x, fractional) -> np.ndarray | None:
     """Try every way of rounding the split accounts; return the cheapest within the interval."""
     if len(fractional) > TRIAL_ACCOUNTS:
@@ -170,7 +193,7 @@ def _round_by_trial(gain, values, low, high, x, fractional) -> np.ndarray | None
     return y
 
 
-def _round(gain, values, interval, rows, x, free, settings, deadline) -> np.ndarray | None:
+def _round(gain, values, interval, rows, x, free, settings, deadline, pad=False):
     """Fix every account but ``free`` at its LP side and solve the MIP over ``free``."""
     fixed = np.ones(len(x), dtype=bool)
     fixed[free] = False
@@ -180,7 +203,9 @@ def _round(gain, values, interval, rows, x, free, settings, deadline) -> np.ndar
     budget = min(ROUNDING_SECONDS, deadline - time.perf_counter())
     if budget <= 0:
         return None
-    solved = _solve(gain[free], values[free], low, high, budget, settings, deadline, integer=True)
+    solved = _solve(
+        gain[free], values[free], low, high, budget, settings, deadline, integer=True, pad=pad
+    )
     if solved is None:
         return None
     y[free] = solved[0] > 0.5
@@ -197,12 +222,15 @@ def _solve(
     deadline: float,
     *,
     integer: bool = False,
+    pad: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Solve ``min gain @ y, low <= values^T y <= high, 0 <= y <= 1``; return ``y`` and duals."""
     n = len(gain)
     limit = deadline - time.perf_counter() if seconds is None else seconds
     if limit <= 0:
         return None
+    if pad:
+        low, high = _padded(low, high)
 
     highs = highs_problem(
         gain,
@@ -215,10 +243,6 @@ def _solve(
         settings.model_copy(update={"mip_gap": 1e-4}),
         limit,
     )
-    # The default tolerances (1e-7 for the LP, 1e-6 for the MIP) let a total pass its
-    # interval by more than the bounds' own margin (1e-7 of their size).
-    highs.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    highs.setOptionValue("mip_feasibility_tolerance", 1e-9)
     if integer:
         # The gains of near-tied accounts are tiny and of both signs, so a relative gap
         # would rarely close. The MIP stops within a small share of the summed gains.
