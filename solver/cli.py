@@ -29,6 +29,7 @@ from solver.errors import (
 )
 from solver.pipeline import NoPlanError, Plan, prepare, solve_scenario
 from solver.scenario import load_scenario
+from solver.timeline import load_horizon
 
 EXIT_VIOLATIONS = 1
 EXIT_NO_PLAN = 4
@@ -119,6 +120,9 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  {role}: {problem.n_accounts} accounts, {problem.n_territories} territories")
     if prepared.uncovered["count"]:
         print(f"  {prepared.uncovered['count']} accounts match no role")
+    if prepared.scenario.horizon is not None:
+        inputs = load_horizon(prepared.scenario)
+        print(f"  horizon: {len(inputs.periods)} periods, hires within it")
     return 0
 
 

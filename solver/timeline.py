@@ -175,12 +175,12 @@ def _check_hires_in_horizon(scenario: Scenario, reps: pd.DataFrame) -> None:
     row = int(late[0])
     raise input_error(
         scenario.resolve(scenario.inputs.reps.path),
-        f"starts on {start.iloc[row]:%Y-%m-%d}, after the horizon ends on "
+        f"rep {reps['rep_id'].iloc[row]} starts after the horizon ends on "
         f"{scenario.horizon.end.isoformat()}",
         "extend horizon.end past the start date, or remove the hire from the reps table",
         row=row + 2,
         column=scenario.inputs.reps.columns.start_date,
-        value=str(reps["rep_id"].iloc[row]),
+        value=f"{start.iloc[row]:%Y-%m-%d}",
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from instances import write_instance
 
+from solver.cli import main
 from solver.errors import InfeasiblePlanError, InputError
 from solver.period_metrics import period_table
 from solver.policies import plan_policy
@@ -251,7 +252,8 @@ def test_hire_after_the_horizon_is_rejected(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "reps.csv" in message
     assert "row 4" in message
-    assert "starts on 2027-06-01, after the horizon ends on 2027-04-30" in message
+    assert "value '2027-06-01'" in message
+    assert "rep C starts after the horizon ends on 2027-04-30" in message
     assert "extend horizon.end" in message
 
 
@@ -309,3 +311,13 @@ def test_period_metrics_by_hand(timelines, policy, coverage, utilisation_mean, u
     assert periods["utilisation_mean"].tolist() == pytest.approx(utilisation_mean)
     assert periods["utilisation_max"].tolist() == pytest.approx(utilisation_max)
     assert periods["reps_over"].tolist() == [0, 0, 0, 0]
+
+
+def test_check_rejects_a_hire_after_the_horizon(tmp_path: Path, capsys) -> None:
+    reps = [*REPS, {"rep_id": "C", "role": "FIELD", "start_date": "2027-06-01"}]
+    path = scenario_path(tmp_path, reps=reps)
+
+    code = main(["check", str(path)])
+
+    assert code == 2
+    assert "rep C starts after the horizon ends on 2027-04-30" in capsys.readouterr().err
