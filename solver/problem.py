@@ -61,7 +61,8 @@ class RoleProblem:
     move_cost
         ``(n,)`` objective cost of moving each account away from ``previous``.
     move_budget
-        Most accounts that may leave their ``previous`` territory; None for no limit.
+        Maximum number of accounts that may leave their ``previous`` territory; None
+        for no limit.
     """
 
     role: str

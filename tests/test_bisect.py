@@ -125,7 +125,7 @@ def test_pair_search_reaches_the_optimum_of_two_territories(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [41, 42])
-def test_pair_search_never_breaks_a_bound_or_raises_the_cost(seed: int) -> None:
+def test_pair_search_keeps_bounds_and_lowers_cost(seed: int) -> None:
     problem = random_problem(seed, n=500, t=9)
     rows = scaled_bounds(problem, tightened=True)
     cost = NearestCost(problem, problem.home_coords, 1.0)
