@@ -6,7 +6,7 @@ Pre-built
     period a design rep who is active owns a share of their patch that follows the phases
     (``prebuilt.phases``, by default the rep's ramp curve) by completed months of tenure,
     counted in potential. The accounts of a patch move in ``prebuilt.move_order`` (lowest
-    potential first by default). An interim owner holds what a rep does not own yet, and
+    potential first by default). An interim owner covers what a rep does not own yet, and
     the patch of a rep who has not started or has left. It is the nearest active rep of
     the role with spare capacity (``interim_owner: nearest``) or a named house territory
     that no rep works.

@@ -191,7 +191,7 @@ def _warn_short_ramps(scenario: Scenario) -> None:
     for name, curve in curves.items():
         if curve[-1] < 1.0:
             logger.warning(
-                "%s: the ramp curve ends at %.2f; its last value holds for every later month, "
+                "%s: the ramp curve ends at %.2f; its last value applies to every later month, "
                 "so these reps never reach full productivity",
                 name,
                 curve[-1],

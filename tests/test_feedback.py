@@ -21,8 +21,8 @@ def feedback(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_regions_follow_the_nearest_county() -> None:
-    # Denver is in the West, Chicago in the Midwest, Atlanta in the South, Boston in the
-    # Northeast; a point in the mid-Atlantic ocean is far from every county.
+    # Denver is in the West, Chicago in the Midwest, Atlanta in the South and Boston in
+    # the Northeast. A point in the mid-Atlantic ocean is far from every county.
     coords = np.array(
         [[39.74, -104.99], [41.88, -87.63], [33.75, -84.39], [42.36, -71.06], [35.0, -40.0]]
     )

@@ -98,7 +98,7 @@ def test_ramp_table_follows_the_hire(timelines) -> None:
     assert ramp.loc["B"].tolist() == [0.0, 0.0, 0.5, 1.0]
 
 
-def test_prebuilt_covers_the_east_with_a_until_b_starts(timelines) -> None:
+def test_prebuilt_interim_cover_before_hire(timelines) -> None:
     timeline = timelines["prebuilt"]
 
     assert owners_of(timeline, 0) == {"W1": "A", "W2": "A", "E1": "A", "E2": "A"}
@@ -173,7 +173,7 @@ def test_move_order_unknown_column_is_rejected(tmp_path: Path) -> None:
     assert "add the column to inputs.accounts.columns.keep" in message
 
 
-def test_just_in_time_moves_the_east_when_b_lands(timelines) -> None:
+def test_just_in_time_moves_on_hire(timelines) -> None:
     # In March B is at 50 %: targets are 40 * 2/3 and 40 * 1/3 with +/-60 %, so B can take
     # both eastern accounts (20 <= 21.3), which saves far more than the move cost.
     timeline = timelines["just_in_time"]

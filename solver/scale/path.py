@@ -2,12 +2,13 @@
 
 1. Recursive bisection (:mod:`solver.scale.bisect`) gives a first plan within every bound.
 2. Each account keeps its ``K`` nearest centres and its territory in that plan as
-   candidates. The Lagrangian dual of all bound rows is maximised over them. Its best
-   value, checked against every territory, is a proven lower bound for the full model, so
-   the reported gap is honest.
-3. Bisection runs again with the dual's reduced costs, and the cheaper of the two plans is
-   kept. Re-splitting pairs of neighbouring territories (:mod:`solver.scale.pairs`)
-   improves it until it stops paying.
+   candidates. The Lagrangian dual of the count rows, then of all bound rows, is
+   maximised over them. The best value checked against every territory (or the
+   nearest-centre cost, when higher) is a proven lower bound for the full model, so the
+   reported gap is honest.
+3. When the multipliers have converged, bisection runs again with the dual's reduced
+   costs, and the cheaper of the two plans is kept. Re-splitting pairs of neighbouring
+   territories (:mod:`solver.scale.pairs`) improves the plan until it stops paying.
 4. On small candidate models CP-SAT, started from that plan, searches for the remaining
    time. On large ones the dual runs on to tighten the bound instead.
    NOTE: CP-SAT runs against the wall clock with ``settings.threads`` workers, so this
@@ -54,7 +55,7 @@ CPSAT_PAIRS = 500_000
 #: Share of the role's time the dual bound may use, counted from the start.
 DUAL_SHARE = 0.4
 
-#: Least ratio of the full dual bound to the candidates' dual bound at which the
+#: Minimum ratio of the full dual bound to the candidates' dual bound at which the
 #: multipliers guide a second bisection (measured: 0.9999 at 20,000 accounts, where the
 #: guided plan won, and 0.81 at 100,000, where it lost).
 GUIDE_AGREEMENT = 0.98
@@ -196,7 +197,7 @@ def _lower_bound(problem, candidates, exact, centres, compactness, every_territo
     faster than the dual of every row. Its bound is valid too (the other rows are
     dropped), and its multipliers start the full dual. With every multiplier at zero the
     dual is each account at its nearest centre: a weak bound, but one that multipliers far
-    from converged can fall below. ``guide`` holds the multipliers worth a guided
+    from converged can fall below. ``guide`` is the multipliers worth a guided
     bisection, or None: they must beat that floor, and their full bound must nearly match
     the candidates' own, because others priced the splits worse in every trial.
     """
