@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/us_default.yaml
 
-.PHONY: setup solve test lint check compare clean
+.PHONY: setup solve test lint check compare export clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,14 @@ check: setup
 # Pre-built against just-in-time over the same hiring horizon; writes out/compare/<name>/.
 compare: setup
 	$(BIN)/territory compare scenarios/us_hiring_prebuilt.yaml scenarios/us_hiring_jit.yaml
+
+# CRM load files for every target (Salesforce, HubSpot, Dynamics 365, CSV) of the solved
+# plan; solves first when the plan folder is missing. Writes out/<name>/export/<target>/.
+PLAN_DIR ?= out/us_default
+
+export: setup
+	test -f $(PLAN_DIR)/summary.json || $(BIN)/territory solve $(SCENARIO)
+	$(BIN)/territory export $(PLAN_DIR) --to all
 
 test: setup
 	$(BIN)/pytest -q

@@ -13,9 +13,11 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -27,6 +29,8 @@ from solver.errors import (
     InputError,
     PlanError,
 )
+from solver.export.loadset import OVERRIDES
+from solver.export.run import BUILDERS, export_plan
 from solver.pipeline import NoPlanError, Plan, prepare, solve_scenario
 from solver.scenario import load_scenario
 from solver.timeline import load_horizon
@@ -101,7 +105,79 @@ def _parser() -> argparse.ArgumentParser:
         help="skip the capacity feedback, which solves the pre-built design once per region",
     )
     compare.set_defaults(run=_compare)
+    _add_export(commands)
     return parser
+
+
+def _add_export(commands: Any) -> None:
+    export = commands.add_parser(
+        "export",
+        help="write CRM load files for a solved plan into <plan dir>/export/<target>/",
+        description="Turn a plan folder written by `territory solve` into load files for a "
+        "CRM, each target with a manifest.json. CRM ids come from the columns that the "
+        "scenario's export section maps, and from an ids file.",
+    )
+    export.add_argument("plan_dir", help="folder of a solved plan, for example out/us_default")
+    export.add_argument(
+        "--to",
+        action="append",
+        required=True,
+        choices=[*BUILDERS, "all"],
+        help="target; repeat the option for several, or use all",
+    )
+    export.add_argument("--scenario", help="scenario file (default: the one the plan names)")
+    export.add_argument(
+        "--ids",
+        help="CSV of CRM ids: kind, id, salesforce_id, hubspot_id, domain, dynamics_id, email",
+    )
+    export.add_argument(
+        "--current",
+        help="CSV of today's assignment (default: the scenario's current_owner column)",
+    )
+    export.add_argument(
+        "--changes-only",
+        action="store_true",
+        help="write only the accounts whose owner or territory changes",
+    )
+    export.add_argument(
+        "--salesforce-ids",
+        help="CSV with object, Id and DeveloperName of ETM records that exist already",
+    )
+    export.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        choices=OVERRIDES,
+        help="export despite this problem; repeat the option for several",
+    )
+    export.add_argument("--out", help="output folder (default: <plan dir>/export)")
+    export.set_defaults(run=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    targets = list(BUILDERS) if "all" in args.to else args.to
+    folders = export_plan(
+        args.plan_dir,
+        targets,
+        scenario=args.scenario,
+        ids_file=args.ids,
+        current=args.current,
+        changes_only=args.changes_only,
+        allow=args.allow,
+        salesforce_ids=args.salesforce_ids,
+        out=args.out,
+    )
+    for target, folder in folders.items():
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        print(f"{target}: {folder}/")
+        for entry in manifest["files"]:
+            flag = "" if entry["ready"] else "  (needs ids from earlier steps)"
+            print(f"  {entry['file']:<48} {entry['rows']:>8,} rows{flag}")
+        if manifest["changes"]:
+            print(f"  {manifest['changes']['file']:<48} {manifest['changes']['rows']:>8,} rows")
+        for note in manifest["notes"]:
+            print(f"  note: {note}")
+    return 0
 
 
 def _solve(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ infeasible plan leaves earlier outputs untouched.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,10 @@ def solve_scenario(
     summary["accounts_without_role"] = prepared.uncovered
     summary["runtime_s"] = round(time.perf_counter() - started, 3)
     folder = Path(out_dir) / scenario.name
+    # Relative to the plan folder, so `territory export` finds the scenario on any machine.
+    summary["scenario_file"] = Path(
+        os.path.relpath(scenario.source.resolve(), folder.resolve())
+    ).as_posix()
     write_plan(folder, assignments, territories, summary)
     logger.info("wrote %s", folder)
     return Plan(folder, summary, assignments, territories)

@@ -39,6 +39,8 @@ class AccountColumns(_Strict):
     name: str | None = None
     metrics: dict[str, str] = Field(default_factory=dict)
     keep: list[str] = Field(default_factory=list)
+    # The rep id that owns each account today, used to export only the changes.
+    current_owner: str | None = None
 
     @model_validator(mode="after")
     def _one_location(self) -> AccountColumns:
@@ -217,6 +219,46 @@ class JustInTime(_Strict):
     move_budget: int | None = Field(default=None, ge=0)
 
 
+class CrmAccountColumns(_Strict):
+    """Columns of the accounts table that hold each account's id in a CRM."""
+
+    salesforce_id: str | None = None
+    hubspot_id: str | None = None
+    domain: str | None = None
+    dynamics_id: str | None = None
+
+
+class CrmRepColumns(_Strict):
+    """Columns of the reps table that hold each rep's CRM user."""
+
+    email: str | None = None
+    salesforce_user_id: str | None = None
+
+
+class SalesforceExport(_Strict):
+    """Settings of the Salesforce Enterprise Territory Management load files."""
+
+    model_name: str | None = None
+    model_developer_name: str | None = None
+    hierarchy: Literal["role_region", "role", "none"] = "role_region"
+    account_access: Literal["Read", "Edit", "All"] = "Edit"
+    opportunity_access: Literal["None", "Read", "Edit"] = "Read"
+    case_access: Literal["None", "Read", "Edit"] = "Read"
+    contact_access: Literal["None", "Read", "Edit"] = "Read"
+    role_in_territory: str = "Owner"
+    territory_limit: int = Field(default=1000, ge=1)
+
+
+class Export(_Strict):
+    """Where `territory export` finds CRM ids, and how it shapes the load files."""
+
+    ids_file: Path | None = None
+    accounts: CrmAccountColumns = Field(default_factory=CrmAccountColumns)
+    reps: CrmRepColumns = Field(default_factory=CrmRepColumns)
+    salesforce: SalesforceExport = Field(default_factory=SalesforceExport)
+    excel_bom: bool = False
+
+
 class Scenario(_Strict):
     """One plan: inputs, roles with their goals, objective weights and solver settings."""
 
@@ -232,6 +274,7 @@ class Scenario(_Strict):
     policy: Literal["prebuilt", "just_in_time"] = "prebuilt"
     prebuilt: Prebuilt = Field(default_factory=Prebuilt)
     just_in_time: JustInTime = Field(default_factory=JustInTime)
+    export: Export = Field(default_factory=Export)
     source: Path = Field(default=Path("scenario.yaml"), exclude=True)
 
     @field_validator("ramp_profiles")

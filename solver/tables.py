@@ -222,7 +222,7 @@ def _account_column_keys(scenario: Scenario) -> dict[str, str]:
     columns = scenario.inputs.accounts.columns
     prefix = "inputs.accounts.columns"
     keys: dict[str, str] = {}
-    for field in ("id", "latitude", "longitude", "county_fips", "zip", "name"):
+    for field in ("id", "latitude", "longitude", "county_fips", "zip", "name", "current_owner"):
         column = getattr(columns, field)
         if column is not None:
             keys.setdefault(column, f"{prefix}.{field}")

@@ -1,0 +1,83 @@
+"""Dynamics 365 data import files: territories, then accounts with owner and territory.
+
+Dynamics 365 resolves the ``Manager`` and ``Owner`` lookups to users by primary email and
+the ``Parent Territory`` and ``Territory`` lookups to territories by name. Territories come
+one file per hierarchy level, parents first. Every file is split below the 8 MB size
+limit of an import file.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from solver.errors import input_error
+from solver.export.hierarchy import hierarchy_nodes
+from solver.export.hubspot import _owner_emails
+from solver.export.loadset import ExportOptions, LoadFile, LoadSet, exported_rows
+from solver.export.source import ExportSource
+
+_GUID = re.compile(r"\{?[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\}?")
+
+
+def dynamics_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
+    """Return the Dynamics 365 territory and account import files of the plan."""
+    load_set = LoadSet("dynamics")
+    settings = source.scenario.export.salesforce
+    nodes = hierarchy_nodes(source, settings.hierarchy, rename="duplicate-names" in options.allow)
+    owners = _owner_emails(source, load_set, options)
+    names = dict(zip(nodes["key"], nodes["name"], strict=True))
+
+    if not options.changes_only:
+        for level, group in nodes.groupby("level", sort=True):
+            frame = pd.DataFrame(
+                {
+                    "Name": group["name"].to_numpy(),
+                    "Manager": group["rep_id"]
+                    .map(lambda r: owners.get(r) if r else None)
+                    .to_numpy(),
+                    "Parent Territory": group["parent"]
+                    .map(lambda p: names.get(p) if p else None)
+                    .to_numpy(),
+                }
+            )
+            load_set.files.append(
+                LoadFile(
+                    f"territories_level{level}",
+                    "territory",
+                    "import",
+                    frame,
+                    max_bytes=options.dynamics_max_bytes,
+                )
+            )
+
+    accounts = source.accounts
+    rows = exported_rows(source, options)
+    dynamics_ids = source.account_field("dynamics_id", _guids)
+    frame = pd.DataFrame()
+    if dynamics_ids.notna().any():
+        frame["Account"] = dynamics_ids[rows].to_numpy()
+    frame["Account Name"] = accounts.loc[rows, "account_name"].to_numpy()
+    frame["Owner"] = accounts.loc[rows, "rep_id"].map(owners).to_numpy()
+    frame["Territory"] = accounts.loc[rows, "territory_id"].map(names).to_numpy()
+    load_set.files.append(
+        LoadFile("accounts", "account", "import", frame, max_bytes=options.dynamics_max_bytes)
+    )
+    return load_set
+
+
+def _guids(cells: pd.Series, file: str, column: str) -> pd.Series:
+    bad = cells.notna() & ~cells.fillna("").map(lambda v: bool(_GUID.fullmatch(v)))
+    if bad.any():
+        label = bad[bad].index[0]
+        raise input_error(
+            file,
+            "is not a Dynamics 365 record id, a GUID such as "
+            f"3f2504e0-4f89-11d3-9a0c-0305e82c3301 ({int(bad.sum())} rows in total)",
+            "copy the account id from a Dynamics 365 export",
+            row=int(label) + 2,
+            column=column,
+            value=cells.loc[label],
+        )
+    return cells.map(lambda v: v.strip("{}").lower() if isinstance(v, str) else None)
