@@ -244,6 +244,12 @@ def _add_accounts(
             )
         )
         rows = rows & (_moved(source, options) | current.association_id.isna().to_numpy())
+    elif current is not None:
+        load_set.notes.append(
+            "Today's association ids are unknown, so no delete file was written: a moved "
+            "account keeps its old territory until that association is removed. Pass "
+            "--current with an ObjectTerritory2Association export that holds their Id."
+        )
 
     keep = rows & object_ids.notna().to_numpy()
     territory_names = accounts.loc[keep, "territory_id"].map(names).tolist()
