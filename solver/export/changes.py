@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from solver.errors import InputError, input_error
-from solver.export.ids import developer_name, salesforce_ids
+from solver.export.ids import account_ids, developer_name, salesforce_ids
 from solver.export.source import ExportSource
 from solver.scenario import ACCOUNT_COUNT
 from solver.table_io import _read_file, _text
@@ -183,7 +183,7 @@ def _plan_account_ids(source: ExportSource, cells: pd.Series, key: str, path: Pa
     object_ids = salesforce_ids(
         text, file=path.name, column=str(cells.name), prefix="001", what="Account"
     )
-    crm = source.account_field("salesforce_id", _sf_account_ids)
+    crm = source.account_field("salesforce_id", account_ids)
     lookup = pd.Series(source.accounts["account_id"].to_numpy(), index=crm.to_numpy())
     lookup = lookup[lookup.index.notna() & ~lookup.index.duplicated()]
     return pd.Series(
@@ -221,10 +221,6 @@ def _association_ids(raw: pd.DataFrame, by_key: dict[str, str], path: Path) -> p
         column=str(by_key["id"]),
         what="ObjectTerritory2Association",
     )
-
-
-def _sf_account_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
-    return salesforce_ids(cells, file=file, column=column, prefix="001", what="Account")
 
 
 def _align(source: ExportSource, frame: pd.DataFrame, label: str) -> CurrentState:

@@ -12,10 +12,10 @@ import re
 
 import pandas as pd
 
-from solver.errors import input_error
+from solver.errors import InputError, input_error
 from solver.export.hierarchy import hierarchy_nodes
 from solver.export.hubspot import _owner_emails
-from solver.export.loadset import ExportOptions, LoadFile, LoadSet, exported_rows
+from solver.export.loadset import ExportOptions, LoadFile, LoadSet, exported_rows, missing_ids
 from solver.export.source import ExportSource
 
 _GUID = re.compile(r"\{?[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\}?")
@@ -27,6 +27,7 @@ def dynamics_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
     settings = source.scenario.export.salesforce
     nodes = hierarchy_nodes(source, settings.hierarchy, rename="duplicate-names" in options.allow)
     owners = _owner_emails(source, load_set, options)
+    _check_unique_names(nodes, "duplicate-names" in options.allow)
     names = dict(zip(nodes["key"], nodes["name"], strict=True))
 
     if not options.changes_only:
@@ -54,10 +55,19 @@ def dynamics_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
 
     accounts = source.accounts
     rows = exported_rows(source, options)
-    dynamics_ids = source.account_field("dynamics_id", _guids)
+    dynamics_ids = source.account_field("dynamics_id", guids)
     frame = pd.DataFrame()
     if dynamics_ids.notna().any():
+        # A row without an id would import as a new account, a duplicate of the real one.
+        missing = sorted(set(accounts.loc[rows & dynamics_ids.isna().to_numpy(), "account_id"]))
+        missing_ids("accounts", missing, source.account_sources("dynamics_id"), options, load_set)
+        rows = rows & dynamics_ids.notna().to_numpy()
         frame["Account"] = dynamics_ids[rows].to_numpy()
+    else:
+        load_set.notes.append(
+            "No Dynamics 365 account ids are mapped, so accounts are matched by name: "
+            "turn on a duplicate detection rule on the account name before importing."
+        )
     frame["Account Name"] = accounts.loc[rows, "account_name"].to_numpy()
     frame["Owner"] = accounts.loc[rows, "rep_id"].map(owners).to_numpy()
     frame["Territory"] = accounts.loc[rows, "territory_id"].map(names).to_numpy()
@@ -67,7 +77,7 @@ def dynamics_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
     return load_set
 
 
-def _guids(cells: pd.Series, file: str, column: str) -> pd.Series:
+def guids(cells: pd.Series, file: str, column: str) -> pd.Series:
     bad = cells.notna() & ~cells.fillna("").map(lambda v: bool(_GUID.fullmatch(v)))
     if bad.any():
         label = bad[bad].index[0]
@@ -81,3 +91,27 @@ def _guids(cells: pd.Series, file: str, column: str) -> pd.Series:
             value=cells.loc[label],
         )
     return cells.map(lambda v: v.strip("{}").lower() if isinstance(v, str) else None)
+
+
+def _check_unique_names(nodes: pd.DataFrame, rename: bool) -> None:
+    """Reject territories that share a name, because Dynamics 365 looks parents up by name.
+
+    With ``rename``, later duplicates get the suffixes " (2)", " (3)" and so on instead.
+    """
+    repeated = nodes["name"].duplicated(keep="first")
+    if not repeated.any():
+        return
+    if not rename:
+        name = nodes.loc[repeated, "name"].iloc[0]
+        keys = nodes.loc[nodes["name"] == name, "key"].tolist()
+        raise InputError(
+            f"dynamics export: the territories {', '.join(keys)} share the name '{name}'. "
+            "Fix: give their roles different labels, or pass --allow duplicate-names to add "
+            "(2), (3) suffixes."
+        )
+    seen: dict[str, int] = {}
+    names = []
+    for name in nodes["name"]:
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    nodes["name"] = names

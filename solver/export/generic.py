@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from solver.export.ids import developer_name
+from solver.export.dynamics import guids
+from solver.export.hubspot import domains, email_cells, record_ids
+from solver.export.ids import account_ids, developer_name
 from solver.export.loadset import ExportOptions, LoadFile, LoadSet, exported_rows
 from solver.export.source import ExportSource
 
@@ -14,7 +16,9 @@ def generic_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
     accounts = source.accounts
     rows = exported_rows(source, options)
     reps = source.reps.set_index("rep_id")
-    rep_emails = dict(zip(source.reps["rep_id"], source.rep_field("email"), strict=True))
+    rep_emails = dict(
+        zip(source.reps["rep_id"], source.rep_field("email", email_cells), strict=True)
+    )
     frame = pd.DataFrame(
         {
             "account_id": accounts["account_id"],
@@ -30,8 +34,15 @@ def generic_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
             "county_fips": accounts["county_fips"],
         }
     )
-    for name in ("salesforce_id", "hubspot_id", "domain", "dynamics_id"):
-        frame[name] = source.account_field(name)
+    # The same checks as the CRM targets, so a CSV never carries an id they would reject.
+    converters = {
+        "salesforce_id": account_ids,
+        "hubspot_id": record_ids,
+        "domain": domains,
+        "dynamics_id": guids,
+    }
+    for name, convert in converters.items():
+        frame[name] = source.account_field(name, convert)
     metrics = [c for c in accounts.columns if c not in frame.columns and c != "current_owner"]
     for metric in metrics:
         frame[metric] = accounts[metric]

@@ -35,12 +35,12 @@ def hubspot_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
     """Return the HubSpot companies import files of the plan."""
     load_set = LoadSet("hubspot")
     accounts = source.accounts
-    record_ids = source.account_field("hubspot_id", _record_ids)
-    domains = source.account_field("domain", _domains)
+    record_id_cells = source.account_field("hubspot_id", record_ids)
+    domain_cells = source.account_field("domain", domains)
     owners = _owner_emails(source, load_set, options)
 
     rows = exported_rows(source, options)
-    unknown = rows & record_ids.isna().to_numpy() & domains.isna().to_numpy()
+    unknown = rows & record_id_cells.isna().to_numpy() & domain_cells.isna().to_numpy()
     where = f"{source.account_sources('hubspot_id')}, and {source.account_sources('domain')}"
     missing_ids(
         "accounts", sorted(set(accounts.loc[unknown, "account_id"])), where, options, load_set
@@ -48,10 +48,10 @@ def hubspot_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
 
     keep = rows & ~unknown
     frame = pd.DataFrame()
-    if record_ids.notna().any():
-        frame["Record ID"] = record_ids[keep].to_numpy()
-    if domains.notna().any():
-        frame["Company Domain Name"] = domains[keep].to_numpy()
+    if record_id_cells.notna().any():
+        frame["Record ID"] = record_id_cells[keep].to_numpy()
+    if domain_cells.notna().any():
+        frame["Company Domain Name"] = domain_cells[keep].to_numpy()
     frame["Company name"] = accounts.loc[keep, "account_name"].to_numpy()
     frame["Company owner"] = accounts.loc[keep, "rep_id"].map(owners).to_numpy()
     frame["Territory"] = accounts.loc[keep, "territory_id"].to_numpy()
@@ -65,18 +65,20 @@ def _owner_emails(
     source: ExportSource, load_set: LoadSet, options: ExportOptions
 ) -> dict[str, str]:
     """Return the email of every rep who owns a territory; reject or skip reps without one."""
-    addresses = dict(zip(source.reps["rep_id"], source.rep_field("email", _emails), strict=True))
+    addresses = dict(
+        zip(source.reps["rep_id"], source.rep_field("email", email_cells), strict=True)
+    )
     owners = source.territories["rep_id"].dropna()
     missing = sorted({rep for rep in owners if not addresses.get(rep)})
     missing_rep_ids(source, missing, source.rep_sources("email"), options, load_set)
     return {rep: address for rep, address in addresses.items() if address}
 
 
-def _emails(cells: pd.Series, file: str, column: str) -> pd.Series:
+def email_cells(cells: pd.Series, file: str, column: str) -> pd.Series:
     return emails(cells, file=file, column=column)
 
 
-def _record_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
+def record_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
     bad = cells.notna() & ~cells.fillna("").str.fullmatch(r"[0-9]+")
     if bad.any():
         label = bad[bad].index[0]
@@ -91,7 +93,7 @@ def _record_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
     return cells
 
 
-def _domains(cells: pd.Series, file: str, column: str) -> pd.Series:
+def domains(cells: pd.Series, file: str, column: str) -> pd.Series:
     text = cells.map(lambda v: _bare_domain(v) if isinstance(v, str) else None)
     bad = cells.notna() & ~text.fillna("").map(lambda v: bool(_DOMAIN.fullmatch(v)))
     if bad.any():

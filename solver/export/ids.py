@@ -122,7 +122,8 @@ def salesforce_ids(
 
 
 def _article(noun: str) -> str:
-    return "an" if noun[:1].lower() in "aeiou" else "a"
+    # 'u' is left out because the Salesforce objects starting with it ('User') take "a".
+    return "an" if noun[:1].lower() in "aeio" else "a"
 
 
 # -- email addresses ------------------------------------------------------------------------
@@ -298,3 +299,13 @@ def _free_suffixed_name(base: str, reserved: set[str]) -> str:
         if name not in reserved:
             return name
         number += 1
+
+
+def account_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
+    """Return a column of Salesforce Account ids in 18-character form."""
+    return salesforce_ids(cells, file=file, column=column, prefix="001", what="Account")
+
+
+def user_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
+    """Return a column of Salesforce User ids in 18-character form."""
+    return salesforce_ids(cells, file=file, column=column, prefix="005", what="User")

@@ -90,12 +90,13 @@ def missing_ids(
     if "missing-ids" in options.allow:
         load_set.skipped[what] = sorted(ids)
         load_set.notes.append(
-            f"{len(ids)} {what} without a CRM id were left out (--allow missing-ids)."
+            f"{count_noun(len(ids), what)} without a CRM id left out (--allow missing-ids)."
         )
         return
     shown = ", ".join(sorted(ids)[:5]) + (", ..." if len(ids) > 5 else "")
     raise InputError(
-        f"{load_set.target} export: {len(ids)} {what} have no id ({shown}); looked in {where}. "
+        f"{load_set.target} export: {count_noun(len(ids), what)} without an id ({shown}); "
+        f"looked in {where}. "
         "Fix: fill in the ids, or pass --allow missing-ids to leave those rows out."
     )
 
@@ -105,3 +106,8 @@ def exported_rows(source: ExportSource, options: ExportOptions) -> np.ndarray:
     if not options.changes_only or options.current is None:
         return np.ones(len(source.accounts), dtype=bool)
     return changed_mask(source, options.current)
+
+
+def count_noun(number: int, plural: str) -> str:
+    """Return ``'1 account'`` or ``'3 accounts'`` for the plural noun ``plural``."""
+    return f"{number} {plural if number != 1 else plural.removesuffix('s')}"

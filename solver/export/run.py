@@ -19,7 +19,7 @@ from solver.export.dynamics import dynamics_load_set
 from solver.export.files import read_back, sha256, write_csv_parts
 from solver.export.generic import generic_load_set
 from solver.export.hubspot import hubspot_load_set
-from solver.export.loadset import ExportOptions, LoadFile, LoadSet
+from solver.export.loadset import ExportOptions, LoadFile, LoadSet, count_noun
 from solver.export.salesforce import salesforce_load_set
 from solver.export.source import ExportSource, load_source
 from solver.outputs import write_folder, write_json
@@ -96,7 +96,8 @@ def _check_violations(source: ExportSource, allow: Sequence[str]) -> None:
         else violations[0]
     )
     raise InputError(
-        f"{source.plan_dir / 'summary.json'}: the plan has {len(violations)} violations "
+        f"{source.plan_dir / 'summary.json'}: the plan has "
+        f"{count_noun(len(violations), 'violations')} "
         f"(first: {first}), so its territories break their goals. Fix: solve again with "
         "looser goals or more time, or pass --allow violations to export it anyway."
     )

@@ -24,7 +24,7 @@ import pandas as pd
 from solver.errors import InputError
 from solver.export.changes import changed_mask
 from solver.export.hierarchy import hierarchy_nodes
-from solver.export.ids import developer_name, salesforce_ids
+from solver.export.ids import account_ids, developer_name, developer_names, user_ids
 from solver.export.loadset import (
     ExportOptions,
     LoadFile,
@@ -43,14 +43,16 @@ def salesforce_load_set(source: ExportSource, options: ExportOptions) -> LoadSet
     """Return the Salesforce ETM load files of the plan, in load order."""
     settings = source.scenario.export.salesforce
     load_set = LoadSet("salesforce")
-    nodes = hierarchy_nodes(source, settings.hierarchy, rename="duplicate-names" in options.allow)
+    rename = "duplicate-names" in options.allow
+    nodes = hierarchy_nodes(source, settings.hierarchy, rename=rename)
     _check_limit(nodes, settings.territory_limit, options)
     known = options.salesforce_ids
 
     if not options.changes_only:
-        types = _types(source, nodes, settings.hierarchy)
+        role_types = _role_types(source, nodes, rename)
+        types = _types(source, role_types, settings.hierarchy)
         model = _model(source)
-        _add_structure(load_set, types, model, nodes, known, settings)
+        _add_structure(load_set, types, model, nodes, known, settings, role_types)
         _add_users(load_set, source, nodes, options, settings.role_in_territory)
     else:
         load_set.notes.append(
@@ -64,15 +66,25 @@ def salesforce_load_set(source: ExportSource, options: ExportOptions) -> LoadSet
 # -- structure ----------------------------------------------------------------------------
 
 
-def _types(source: ExportSource, nodes: pd.DataFrame, hierarchy: str) -> pd.DataFrame:
+def _role_types(source: ExportSource, nodes: pd.DataFrame, rename: bool) -> dict[str, str]:
+    """Return the DeveloperName of each role's territory type, unique among the types."""
+    roles = list(dict.fromkeys(nodes.loc[nodes["kind"] == "territory", "role"]))
+    labels = ["Role_Group", "Region", *(f"{role}_Territory" for role in roles)]
+    names = developer_names(
+        labels, what="territory type", source=source.scenario.source.name, rename=rename
+    )
+    return dict(zip(roles, names[2:], strict=True))
+
+
+def _types(source: ExportSource, role_types: dict[str, str], hierarchy: str) -> pd.DataFrame:
     """Return one territory type per hierarchy level and per role, with unique priorities."""
     rows = []
     if hierarchy != "none":
         rows.append(("Role_Group", "Role group"))
     if hierarchy == "role_region":
         rows.append(("Region", "Region"))
-    for role in dict.fromkeys(nodes.loc[nodes["kind"] == "territory", "role"]):
-        rows.append((developer_name(f"{role}_Territory"), f"{source.role_label(role)} territory"))
+    for role, name in role_types.items():
+        rows.append((name, f"{source.role_label(role)} territory"))
     return pd.DataFrame(
         {
             "DeveloperName": [name for name, _ in rows],
@@ -98,12 +110,12 @@ def _model(source: ExportSource) -> pd.DataFrame:
     )
 
 
-def _node_type(node: pd.Series) -> str:
+def _node_type(node: pd.Series, role_types: dict[str, str]) -> str:
     if node["kind"] == "role":
         return "Role_Group"
     if node["kind"] == "region":
         return "Region"
-    return developer_name(f"{node['role']}_Territory")
+    return role_types[node["role"]]
 
 
 def _add_structure(
@@ -113,6 +125,7 @@ def _add_structure(
     nodes: pd.DataFrame,
     known: dict[tuple[str, str], str],
     settings: SalesforceExport,
+    role_types: dict[str, str],
 ) -> None:
     types = types.loc[~types["DeveloperName"].map(lambda n: ("Territory2Type", n) in known)]
     load_set.files.append(
@@ -131,7 +144,7 @@ def _add_structure(
             _reference(
                 "Territory2Type",
                 "Territory2Type",
-                [_node_type(n) for _, n in group.iterrows()],
+                [_node_type(n, role_types) for _, n in group.iterrows()],
                 known,
             ),
             _reference(
@@ -202,7 +215,7 @@ def _add_users(
     options: ExportOptions,
     role_in_territory: str,
 ) -> None:
-    users = source.rep_field("salesforce_id", _user_ids)
+    users = source.rep_field("salesforce_id", user_ids)
     user_of = dict(zip(source.reps["rep_id"], users, strict=True))
     territories = nodes.loc[(nodes["kind"] == "territory") & nodes["rep_id"].notna()]
     missing = sorted({r for r in territories["rep_id"] if not user_of.get(r)})
@@ -225,7 +238,7 @@ def _add_accounts(
     load_set: LoadSet, source: ExportSource, nodes: pd.DataFrame, options: ExportOptions
 ) -> None:
     accounts = source.accounts
-    object_ids = source.account_field("salesforce_id", _account_ids)
+    object_ids = source.account_field("salesforce_id", account_ids)
     rows = exported_rows(source, options)
     missing = sorted(set(accounts.loc[rows & object_ids.isna().to_numpy(), "account_id"]))
     missing_ids("accounts", missing, source.account_sources("salesforce_id"), options, load_set)
@@ -272,11 +285,3 @@ def _add_accounts(
 def _moved(source: ExportSource, options: ExportOptions) -> np.ndarray:
     assert options.current is not None
     return changed_mask(source, options.current)
-
-
-def _account_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
-    return salesforce_ids(cells, file=file, column=column, prefix="001", what="Account")
-
-
-def _user_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
-    return salesforce_ids(cells, file=file, column=column, prefix="005", what="User")
