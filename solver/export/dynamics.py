@@ -12,9 +12,10 @@ import re
 
 import pandas as pd
 
-from solver.errors import InputError, input_error
+from solver.errors import InputError
 from solver.export.hierarchy import hierarchy_nodes
 from solver.export.hubspot import _owner_emails
+from solver.export.ids import matching_cells
 from solver.export.loadset import ExportOptions, LoadFile, LoadSet, exported_rows, missing_ids
 from solver.export.source import ExportSource
 
@@ -78,19 +79,12 @@ def dynamics_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
 
 
 def guids(cells: pd.Series, file: str, column: str) -> pd.Series:
-    bad = cells.notna() & ~cells.fillna("").map(lambda v: bool(_GUID.fullmatch(v)))
-    if bad.any():
-        label = bad[bad].index[0]
-        raise input_error(
-            file,
-            "is not a Dynamics 365 record id, a GUID such as "
-            f"3f2504e0-4f89-11d3-9a0c-0305e82c3301 ({int(bad.sum())} rows in total)",
-            "copy the account id from a Dynamics 365 export",
-            row=int(label) + 2,
-            column=column,
-            value=cells.loc[label],
-        )
-    return cells.map(lambda v: v.strip("{}").lower() if isinstance(v, str) else None)
+    problem = "is not a Dynamics 365 record id, a GUID such as 3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+    fix = "copy the account id from a Dynamics 365 export"
+    checked = matching_cells(
+        cells, cells, _GUID, file=file, column=column, problem=problem, fix=fix
+    )
+    return checked.map(lambda v: v.strip("{}").lower() if isinstance(v, str) else None)
 
 
 def _check_unique_names(nodes: pd.DataFrame, rename: bool) -> None:

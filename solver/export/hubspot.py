@@ -13,8 +13,7 @@ import re
 
 import pandas as pd
 
-from solver.errors import input_error
-from solver.export.ids import emails
+from solver.export.ids import emails, matching_cells
 from solver.export.loadset import (
     ExportOptions,
     LoadFile,
@@ -24,6 +23,8 @@ from solver.export.loadset import (
     missing_rep_ids,
 )
 from solver.export.source import ExportSource
+
+_RECORD_ID = re.compile(r"[0-9]+")
 
 # A host name of dot-separated labels of letters, digits and hyphens, with a letter TLD.
 _DOMAIN = re.compile(
@@ -79,34 +80,18 @@ def email_cells(cells: pd.Series, file: str, column: str) -> pd.Series:
 
 
 def record_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
-    bad = cells.notna() & ~cells.fillna("").str.fullmatch(r"[0-9]+")
-    if bad.any():
-        label = bad[bad].index[0]
-        raise input_error(
-            file,
-            f"is not a HubSpot record id, which has only digits ({int(bad.sum())} rows in total)",
-            "copy the Record ID column of a HubSpot companies export",
-            row=int(label) + 2,
-            column=column,
-            value=cells.loc[label],
-        )
-    return cells
+    problem = "is not a HubSpot record id, which has only digits"
+    fix = "copy the Record ID column of a HubSpot companies export"
+    return matching_cells(
+        cells, cells, _RECORD_ID, file=file, column=column, problem=problem, fix=fix
+    )
 
 
 def domains(cells: pd.Series, file: str, column: str) -> pd.Series:
     text = cells.map(lambda v: _bare_domain(v) if isinstance(v, str) else None)
-    bad = cells.notna() & ~text.fillna("").map(lambda v: bool(_DOMAIN.fullmatch(v)))
-    if bad.any():
-        label = bad[bad].index[0]
-        raise input_error(
-            file,
-            f"is not a company domain ({int(bad.sum())} rows in total)",
-            "write the domain only, for example example.com",
-            row=int(label) + 2,
-            column=column,
-            value=cells.loc[label],
-        )
-    return text
+    problem = "is not a company domain"
+    fix = "write the domain only, for example example.com"
+    return matching_cells(cells, text, _DOMAIN, file=file, column=column, problem=problem, fix=fix)
 
 
 def _bare_domain(value: str) -> str:

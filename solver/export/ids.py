@@ -309,3 +309,31 @@ def account_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
 def user_ids(cells: pd.Series, file: str, column: str) -> pd.Series:
     """Return a column of Salesforce User ids in 18-character form."""
     return salesforce_ids(cells, file=file, column=column, prefix="005", what="User")
+
+
+def matching_cells(
+    cells: pd.Series,
+    normalised: pd.Series,
+    pattern: re.Pattern[str],
+    *,
+    file: str,
+    column: str,
+    problem: str,
+    fix: str,
+) -> pd.Series:
+    """Return ``normalised`` when every filled cell matches ``pattern``, else raise.
+
+    The error names the first row whose normalised text does not match, and counts them.
+    """
+    bad = cells.notna() & ~normalised.fillna("").map(lambda v: bool(pattern.fullmatch(v)))
+    if bad.any():
+        label = bad[bad].index[0]
+        raise input_error(
+            file,
+            f"{problem} ({int(bad.sum())} rows in total)",
+            fix,
+            row=int(label) + 2,
+            column=column,
+            value=cells.loc[label],
+        )
+    return normalised
