@@ -782,6 +782,22 @@ def test_salesforce_ids_known_structure(base: Instance) -> None:
     )
 
 
+def test_salesforce_ids_repeated_record(base: Instance) -> None:
+    known = _write_known(base.folder / "known.csv", {})
+    # A second row for the model, with another id: the file is ambiguous.
+    with known.open("a", encoding="utf-8") as handle:
+        handle.write("Territory2Model,0MA000000000002GAA,Tiny_FY2027\n")
+
+    with pytest.raises(InputError) as caught:
+        export_plan(base.plan, ["salesforce"], salesforce_ids=known)
+
+    message = str(caught.value)
+    rows = len(TYPE_IDS) + 3  # header, the types, the model, then the repeated model row
+    assert f"known.csv, row {rows}" in message
+    assert "'Tiny_FY2027'" in message
+    assert "Fix:" in message
+
+
 def test_salesforce_ids_known_model_only(base: Instance) -> None:
     known = _write_known(base.folder / "known.csv", {})
 

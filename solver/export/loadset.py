@@ -48,7 +48,6 @@ class LoadFile:
     max_rows: int | None = None
     max_bytes: int | None = None
     ready: bool = True
-    note: str = ""
     parquet: bool = False
 
 

@@ -13,7 +13,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from solver.errors import InputError, input_error
+from solver.export import ids as ids_module
 from solver.export.changes import changes_table, load_current
 from solver.export.dynamics import dynamics_load_set
 from solver.export.files import read_back, sha256, write_csv_parts
@@ -121,16 +124,25 @@ def _salesforce_ids(path: str | Path | None) -> dict[tuple[str, str], str]:
                 column=required,
             )
 
-    from solver.export.ids import salesforce_ids as convert
-
-    ids = convert(_text(raw[by_key["id"]]), file=file.name, column=str(by_key["id"]))
-    objects = _text(raw[by_key["object"]])
-    names = _text(raw[by_key["developername"]])
-    return {
-        (str(o), str(n)): str(i)
-        for o, n, i in zip(objects, names, ids, strict=True)
-        if o and n and i
-    }
+    ids = ids_module.salesforce_ids(
+        _text(raw[by_key["id"]]), file=file.name, column=str(by_key["id"])
+    )
+    keys = pd.Series(
+        list(zip(_text(raw[by_key["object"]]), _text(raw[by_key["developername"]]), strict=True)),
+        index=raw.index,
+    )
+    repeated = keys.duplicated(keep="first")
+    if repeated.any():
+        label = repeated[repeated].index[0]
+        raise input_error(
+            file.name,
+            "names a record that an earlier row names too",
+            "keep one row per object and DeveloperName",
+            row=int(label) + 2,
+            column=str(by_key["developername"]),
+            value=keys.loc[label][1],
+        )
+    return {(str(o), str(n)): str(i) for (o, n), i in zip(keys, ids, strict=True) if o and n and i}
 
 
 def _write(staging: Path, load_set: LoadSet, source: ExportSource, options: ExportOptions) -> None:
