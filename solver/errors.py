@@ -64,3 +64,8 @@ def input_error(
     if not text.endswith("."):
         text += "."
     return InputError(text)
+
+
+def count_noun(number: int, plural: str) -> str:
+    """Return ``'1 account'`` or ``'3 accounts'`` for the plural noun ``plural``."""
+    return f"{number} {plural if number != 1 else plural.removesuffix('s')}"

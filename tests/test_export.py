@@ -723,6 +723,42 @@ def test_salesforce_delete_then_insert(base: Instance) -> None:
     assert reasons == {"A3": "compactness", "A4": "balance", "A5": "unowned"}
 
 
+def test_changes_from_territories_only(base: Instance) -> None:
+    territory = _territory_of_rep(base.plan)
+    # Only territories are known today: A4 sits in R1's territory, the rest where planned.
+    today = {"A1": "R1", "A2": "R1", "A3": "R1", "A4": "R1", "A5": "R2", "A6": "R2"}
+    rows = [
+        {"account_id": account, "Territory2.DeveloperName": _developer(territory[rep])}
+        for account, rep in today.items()
+    ]
+    current = _write_current(base.folder / "territories.csv", rows)
+
+    folders = export_plan(base.plan, ["csv"], current=current)
+
+    changes = _changes(folders["csv"])
+    assert changes["account_id"].tolist() == ["A4"]
+    # Today's owner is the rep of today's territory, and the territory is in the plan's
+    # id form, like to_territory.
+    assert changes["from_owner"].tolist() == ["R1"]
+    assert changes["from_territory"].tolist() == [territory["R1"]]
+    assert changes["to_territory"].tolist() == [territory["R2"]]
+    # R1's book today is 40, above the maximum 33: balance.
+    assert changes["reason"].tolist() == ["balance"]
+
+
+def test_unknown_owner_logged(base: Instance, caplog: pytest.LogCaptureFixture) -> None:
+    owners = {"A1": "R1", "A2": "R1", "A3": "R1", "A4": "X99", "A5": "R2", "A6": "R2"}
+    current = _write_current(
+        base.folder / "today.csv", [{"account_id": a, "owner": o} for a, o in owners.items()]
+    )
+
+    with caplog.at_level("WARNING"):
+        export_plan(base.plan, ["csv"], current=current)
+
+    assert "1 row with an owner that is not in the reps table" in caplog.text
+    assert "X99" in caplog.text
+
+
 # -- records that exist in Salesforce already ---------------------------------------------
 
 # Hand-made 18-character ids. In '0M5', '0MA' and '0MI' the upper-case letters sit at
@@ -796,6 +832,33 @@ def test_salesforce_ids_repeated_record(base: Instance) -> None:
     assert f"known.csv, row {rows}" in message
     assert "'Tiny_FY2027'" in message
     assert "Fix:" in message
+
+
+def test_salesforce_ids_unknown_object(base: Instance) -> None:
+    known = _write_known(base.folder / "known.csv", {})
+    frame = pd.read_csv(known, dtype=str)
+    frame.loc[len(TYPE_IDS), "object"] = "Territory"  # the model row
+    frame.to_csv(known, index=False)
+
+    with pytest.raises(InputError) as caught:
+        export_plan(base.plan, ["salesforce"], salesforce_ids=known)
+
+    message = str(caught.value)
+    assert f"known.csv, row {len(TYPE_IDS) + 2}" in message
+    assert "'Territory'" in message
+    assert "Territory2Type, Territory2Model, Territory2" in message
+
+
+def test_salesforce_ids_object_any_case(base: Instance) -> None:
+    known = _write_known(base.folder / "known.csv", {})
+    frame = pd.read_csv(known, dtype=str)
+    frame["object"] = frame["object"].str.lower()
+    frame.to_csv(known, index=False)
+
+    folders = export_plan(base.plan, ["salesforce"], salesforce_ids=known)
+
+    objects = [e["object"] for e in _manifest(folders["salesforce"])["files"]]
+    assert "Territory2Model" not in objects
 
 
 def test_salesforce_ids_known_model_only(base: Instance) -> None:
@@ -1035,6 +1098,38 @@ def test_folder_not_a_plan(tmp_path: Path) -> None:
     assert "has no assignments.csv, territories.csv, summary.json" in message
     assert "not a plan folder" in message
     assert "Fix: run `territory solve" in message
+
+
+def test_plan_path_is_a_file(base: Instance) -> None:
+    with pytest.raises(InputError) as caught:
+        export_plan(base.scenario, ["csv"])
+
+    message = str(caught.value)
+    assert "is a file, so it is not a plan folder" in message
+
+
+def test_ids_headers_any_case(base: Instance) -> None:
+    frame = pd.read_csv(base.ids, dtype=str, keep_default_na=False)
+    frame.columns = [c.upper() for c in frame.columns]
+    frame.to_csv(base.ids, index=False)
+
+    folders = export_plan(base.plan, ["salesforce"])
+
+    users = _read(folders["salesforce"], "UserTerritory2Association")
+    assert sorted(users["UserId"]) == sorted(USER_SF18.values())
+
+
+def test_ids_unknown_column(base: Instance) -> None:
+    frame = pd.read_csv(base.ids, dtype=str, keep_default_na=False)
+    frame = frame.rename(columns={"email": "e_mail"})
+    frame.to_csv(base.ids, index=False)
+
+    with pytest.raises(InputError) as caught:
+        export_plan(base.plan, ["csv"])
+
+    message = str(caught.value)
+    assert "ids.csv, column 'e_mail': is not a column of an ids file" in message
+    assert "Fix: rename it to one of" in message
 
 
 def test_scenario_of_another_plan(base: Instance) -> None:

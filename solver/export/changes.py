@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solver.errors import InputError, input_error
+from solver.errors import InputError, count_noun, input_error
 from solver.export.ids import account_ids, developer_name, salesforce_ids
 from solver.export.source import ExportSource
 from solver.scenario import ACCOUNT_COUNT
@@ -106,15 +106,18 @@ def changes_table(source: ExportSource, current: CurrentState) -> pd.DataFrame:
     """Return one row per plan row whose owner or territory changes, with its reason."""
     accounts = source.accounts
     changed = _changed(source, current)
-    from_territory = current.territory.where(
-        current.territory.notna(), _owner_territory(source, current.owner)
-    )
+    # Today's territory in the plan's id form when it is a plan territory, so that both
+    # columns of a row read alike. The owner falls back on that territory's rep.
+    plan_ids = {developer_name(t): t for t in source.territories["territory_id"]}
+    named = current.territory.map(lambda t: plan_ids.get(developer_name(t), t) if t else None)
+    owners = _effective_owner(source, current)
+    from_territory = named.where(named.notna(), _owner_territory(source, owners))
     table = pd.DataFrame(
         {
             "account_id": accounts["account_id"],
             "account_name": accounts["account_name"],
             "role": accounts["role"],
-            "from_owner": current.owner,
+            "from_owner": owners,
             "from_territory": from_territory,
             "to_owner": accounts["rep_id"],
             "to_territory": accounts["territory_id"],
@@ -165,10 +168,20 @@ def _from_file(source: ExportSource, path: Path) -> CurrentState:
     )
     unknown = frame["account_id"].isna()
     if unknown.any():
+        shown = _first(_text(raw[by_key[account_key]])[unknown])
         logger.warning(
-            "%s: %d rows name accounts that are not in the plan; they are ignored",
+            "%s: %s naming accounts that are not in the plan ignored (%s)",
             path.name,
-            int(unknown.sum()),
+            count_noun(int(unknown.sum()), "rows"),
+            shown,
+        )
+    strangers = frame["owner"].notna() & ~frame["owner"].isin(source.reps["rep_id"])
+    if strangers.any():
+        logger.warning(
+            "%s: %s with an owner that is not in the reps table, read as unowned (%s)",
+            path.name,
+            count_noun(int(strangers.sum()), "rows"),
+            _first(frame.loc[strangers, "owner"]),
         )
     frame = frame.loc[~unknown]
     return _align(source, frame, f"{path.name}")
@@ -196,6 +209,14 @@ def _owners(
 ) -> pd.Series:
     if "owner_email" in by_key and not any(k in by_key for k in ("owner", "rep_id")):
         emails = _text(raw[by_key["owner_email"]]).str.lower()
+        strangers = emails.notna() & ~emails.isin(source.rep_field("email").str.lower())
+        if strangers.any():
+            logger.warning(
+                "%s: %s with an owner email of no rep, read as unowned (%s)",
+                path.name,
+                count_noun(int(strangers.sum()), "rows"),
+                _first(emails[strangers]),
+            )
         known = source.rep_field("email")
         lookup = pd.Series(source.reps["rep_id"].to_numpy(), index=known.str.lower().to_numpy())
         lookup = lookup[lookup.index.notna() & ~lookup.index.duplicated()]
@@ -246,18 +267,29 @@ def _align(source: ExportSource, frame: pd.DataFrame, label: str) -> CurrentStat
     for record in frame.to_dict("records"):
         by_account.setdefault(str(record["account_id"]), []).append(record)
     roles_per_account = accounts["account_id"].value_counts().to_dict()
+    repeated: list[str] = []
 
     for position, (account, role) in enumerate(
         zip(accounts["account_id"], accounts["role"], strict=True)
     ):
         records = by_account.get(account, [])
-        match = next((r for r in records if r["role"] == role), None)
+        matches = [r for r in records if r["role"] == role]
+        if len(matches) > 1:
+            repeated.append(account)
+        match = matches[0] if matches else None
         if match is None and records and roles_per_account[account] == 1:
             match = records[0]
         if match is not None:
             for name, values in columns.items():
                 values[position] = match[name]
 
+    if repeated:
+        logger.warning(
+            "%s: %s listed twice for the same role, the first row is used (%s)",
+            label,
+            count_noun(len(repeated), "accounts"),
+            _first(pd.Series(repeated)),
+        )
     series = {name: pd.Series(values, dtype=object) for name, values in columns.items()}
     return CurrentState(series["owner"], series["territory"], series["association_id"], label)
 
@@ -363,3 +395,9 @@ def _above_band(book: dict[str, float], band: Mapping[Any, Any]) -> bool:
 
 def _number(value: Any) -> float:
     return float(value) if value is not None and pd.notna(value) else float("nan")
+
+
+def _first(values: pd.Series, limit: int = 5) -> str:
+    """Return up to ``limit`` values for a log line, with '...' when there are more."""
+    shown = [str(v) for v in values.iloc[:limit]]
+    return ", ".join(shown) + (", ..." if len(values) > limit else "")

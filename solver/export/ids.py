@@ -330,7 +330,7 @@ def matching_cells(
         label = bad[bad].index[0]
         raise input_error(
             file,
-            f"{problem} ({int(bad.sum())} rows in total)",
+            problem if bad.sum() == 1 else f"{problem} ({int(bad.sum())} rows in total)",
             fix,
             row=int(label) + 2,
             column=column,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from solver.errors import InputError
+from solver.errors import InputError, count_noun
 from solver.export.changes import CurrentState, changed_mask
 from solver.export.source import ExportSource
 
@@ -105,8 +105,3 @@ def exported_rows(source: ExportSource, options: ExportOptions) -> np.ndarray:
     if not options.changes_only or options.current is None:
         return np.ones(len(source.accounts), dtype=bool)
     return changed_mask(source, options.current)
-
-
-def count_noun(number: int, plural: str) -> str:
-    """Return ``'1 account'`` or ``'3 accounts'`` for the plural noun ``plural``."""
-    return f"{number} {plural if number != 1 else plural.removesuffix('s')}"

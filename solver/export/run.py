@@ -15,14 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-from solver.errors import InputError, input_error
+from solver.errors import InputError, count_noun, input_error
 from solver.export import ids as ids_module
 from solver.export.changes import changes_table, load_current
 from solver.export.dynamics import dynamics_load_set
 from solver.export.files import read_back, sha256, write_csv_parts
 from solver.export.generic import generic_load_set
 from solver.export.hubspot import hubspot_load_set
-from solver.export.loadset import ExportOptions, LoadFile, LoadSet, count_noun
+from solver.export.loadset import ExportOptions, LoadFile, LoadSet
 from solver.export.salesforce import salesforce_load_set
 from solver.export.source import ExportSource, load_source
 from solver.outputs import write_folder, write_json
@@ -36,6 +36,9 @@ BUILDERS: dict[str, Callable[[ExportSource, ExportOptions], LoadSet]] = {
     "dynamics": dynamics_load_set,
     "csv": generic_load_set,
 }
+
+#: Salesforce objects whose existing records ``--salesforce-ids`` may list.
+SALESFORCE_OBJECTS = ("Territory2Type", "Territory2Model", "Territory2")
 
 #: Version of the manifest layout; raised when a key changes meaning.
 MANIFEST_VERSION = 1
@@ -131,6 +134,19 @@ def _salesforce_ids(path: str | Path | None) -> dict[tuple[str, str], str]:
         list(zip(_text(raw[by_key["object"]]), _text(raw[by_key["developername"]]), strict=True)),
         index=raw.index,
     )
+    objects = {o.lower(): o for o in SALESFORCE_OBJECTS}
+    wrong = keys.map(lambda key: bool(key[0]) and key[0].lower() not in objects)
+    if wrong.any():
+        label = wrong[wrong].index[0]
+        raise input_error(
+            file.name,
+            "is not an object whose ids the export uses",
+            f"write one of {', '.join(SALESFORCE_OBJECTS)}",
+            row=int(label) + 2,
+            column=str(by_key["object"]),
+            value=keys.loc[label][0],
+        )
+    keys = keys.map(lambda key: (objects.get(str(key[0]).lower(), key[0]), key[1]))
     repeated = keys.duplicated(keep="first")
     if repeated.any():
         label = repeated[repeated].index[0]

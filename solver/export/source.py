@@ -144,7 +144,10 @@ def load_source(
 def _read_summary(folder: Path) -> dict[str, Any]:
     missing = [name for name in PLAN_FILES if not (folder / name).is_file()]
     if not folder.is_dir() or missing:
-        what = "does not exist" if not folder.is_dir() else f"has no {', '.join(missing)}"
+        if folder.is_dir():
+            what = f"has no {', '.join(missing)}"
+        else:
+            what = "is a file" if folder.exists() else "does not exist"
         raise InputError(
             f"{folder}: {what}, so it is not a plan folder. Fix: run `territory solve "
             "<scenario>` first and pass its output folder, for example out/us_default."
@@ -298,6 +301,17 @@ def _add_ids_file(
     """Add the columns of an ids file after the table columns, so that they win."""
     raw = _read_file(path, ".csv", None, path.name, "")
     raw = raw.loc[raw.notna().any(axis=1)]
+    # Headers match without regard to case, so 'Salesforce_ID' is 'salesforce_id'.
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    known = {"kind", "id", *ACCOUNT_FIELDS, *REP_FIELDS}
+    unknown = [c for c in raw.columns if c not in known]
+    if unknown:
+        raise input_error(
+            path.name,
+            "is not a column of an ids file",
+            f"rename it to one of {', '.join(sorted(known))}, or remove it",
+            column=unknown[0],
+        )
     for required in ("kind", "id"):
         if required not in raw.columns:
             raise input_error(
@@ -352,7 +366,8 @@ def _reject_repeats(path: Path, kinds: pd.Series, ids: pd.Series) -> None:
         label = repeated[repeated].index[0]
         raise input_error(
             path.name,
-            f"appears twice as a {kinds.loc[label]} id",
+            f"appears twice as the id of {'an' if kinds.loc[label] == 'account' else 'a'} "
+            f"{kinds.loc[label]}",
             "keep one row per account and per rep",
             row=int(label) + 2,
             column="id",
