@@ -1009,6 +1009,32 @@ def _two_roles(folder: Path) -> Path:
     return solve_scenario(scenario, folder / "out").folder
 
 
+def test_shared_accounts_noted(tmp_path: Path) -> None:
+    # Both roles cover every account, so each of the 2 accounts is in 2 roles.
+    accounts = [
+        {"account_id": f"S{n}", "latitude": lat, "longitude": -71.06, "potential": 10}
+        for n, lat in ((1, 42.30), (2, 42.35))
+    ]
+    reps = [
+        {"rep_id": "F1", "role": "FIELD", "start_date": "2020-01-06"},
+        {"rep_id": "P1", "role": "PARTNER", "start_date": "2020-01-06"},
+    ]
+    roles = {name: {"ramp": [1.0]} for name in ("FIELD", "PARTNER")}
+    scenario = write_instance(tmp_path, accounts, reps, roles, name=NAME)
+    _set(scenario, "export", {"ids_file": "ids.csv"})
+    rows = [{"kind": "account", "id": f"S{n}", "hubspot_id": str(n)} for n in (1, 2)]
+    rows += [{"kind": "rep", "id": r, "email": f"{r.lower()}@example.com"} for r in ("F1", "P1")]
+    _write_ids(tmp_path / "ids.csv", rows)
+    plan = solve_scenario(scenario, tmp_path / "out").folder
+
+    folders = export_plan(plan, ["hubspot"])
+
+    companies = _read(folders["hubspot"], "companies")
+    assert sorted(companies["Record ID"]) == ["1", "1", "2", "2"]
+    notes = _manifest(folders["hubspot"])["notes"]
+    assert "Accounts in several roles: 2." in " ".join(notes)
+
+
 def test_duplicate_developer_names_rejected(tmp_path: Path) -> None:
     plan = _two_roles(tmp_path)
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from solver.errors import InputError
 from solver.export.hierarchy import hierarchy_nodes
-from solver.export.hubspot import _owner_emails
+from solver.export.hubspot import _note_shared_accounts, _owner_emails
 from solver.export.ids import matching_cells
 from solver.export.loadset import ExportOptions, LoadFile, LoadSet, exported_rows, missing_ids
 from solver.export.source import ExportSource
@@ -75,6 +75,7 @@ def dynamics_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
     load_set.files.append(
         LoadFile("accounts", "account", "import", frame, max_bytes=options.dynamics_max_bytes)
     )
+    _note_shared_accounts(source, load_set)
     return load_set
 
 

@@ -59,6 +59,7 @@ def hubspot_load_set(source: ExportSource, options: ExportOptions) -> LoadSet:
     load_set.files.append(
         LoadFile("companies", "Company", "import", frame, max_rows=options.hubspot_max_rows)
     )
+    _note_shared_accounts(source, load_set)
     return load_set
 
 
@@ -99,3 +100,14 @@ def _bare_domain(value: str) -> str:
     text = re.sub(r"^[a-z]+://", "", value.strip().lower())
     text = text.split("/", 1)[0].rstrip(".")
     return text.removeprefix("www.")
+
+
+def _note_shared_accounts(source: ExportSource, load_set: LoadSet) -> None:
+    """Note accounts that several roles own: a CRM record keeps only one owner."""
+    shared = source.accounts["account_id"].duplicated(keep=False)
+    if shared.any():
+        count = source.accounts.loc[shared, "account_id"].nunique()
+        load_set.notes.append(
+            f"Accounts in several roles: {count}. Each gets one row per role, and the CRM "
+            "record keeps the owner of the last row it imports."
+        )
