@@ -400,5 +400,5 @@ def _merged(sources: list[IdSource], plan_ids: pd.Series, convert: Converter | N
 
 def _describe(sources: list[IdSource], key: str) -> str:
     if not sources:
-        return f"no column is mapped (set {key} in the scenario, or give an ids file)"
+        return f"no column, because none is mapped (set {key} in the scenario, or give an ids file)"
     return " or ".join(f"column '{s.column}' of {s.file}" for s in sources)
