@@ -223,6 +223,8 @@ def format_summary(plan: Plan) -> str:
             f"{info['status']} ({info['solver']}), mean distance {info['mean_km']:.1f} km, "
             f"gap {info['gap']:.2%}"
         )
+        if "moves" in info:
+            lines.append(_moves_line(info["moves"]))
         table = plan.territories[plan.territories["role"] == role]
         lines.append(_territory_lines(table))
         lines.append("")
@@ -241,10 +243,27 @@ def format_summary(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def _moves_line(moves: dict[str, Any]) -> str:
+    """Return one line on what moved against today's books, with each budget's use."""
+    shares = ", ".join(f"{share:.1%} of {metric}" for metric, share in moves["share_moved"].items())
+    line = (
+        f"  moves: {moves['accounts_moved']} of {moves['accounts_with_owner']} owned accounts"
+        + (f" ({shares})" if shares else "")
+        + f", {moves['accounts_unowned']} unowned"
+    )
+    role_budgets = [b for b in moves["budgets"] if b["territory"] is None]
+    for budget in role_budgets:
+        line += (
+            f"; {budget['key'].rsplit('.', 1)[-1]} {budget['moved']:,.0f} of {budget['limit']:,.0f}"
+        )
+    return line
+
+
 def _territory_lines(table: pd.DataFrame) -> str:
     columns = ["territory_id", "rep_id", "ramp_factor", "n_accounts"]
     columns += [c for c in table.columns if c.endswith("_dev_pct") and table[c].notna().any()]
     columns += ["viable", "mean_km"]
+    columns += [c for c in ("accounts_gained", "accounts_lost") if c in table.columns]
     shown = table[columns].copy()
     shown["ramp_factor"] = (shown["ramp_factor"] * 100).round().astype(int).astype(str) + "%"
     for column in shown.columns:

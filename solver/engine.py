@@ -14,6 +14,8 @@ import logging
 import os
 import time
 
+import numpy as np
+
 from solver.backends import get_backend
 from solver.centres import RoleSolution, initial_centres, solve_with_centres
 from solver.errors import InputError
@@ -51,13 +53,23 @@ def solve_role(
     pairs = problem.n_accounts * problem.n_territories
     backend = settings.backend
 
-    if backend == "scalable" or (backend == "auto" and pairs > EXACT_PAIRS):
+    books = _book_rules(problem)
+    if books and backend == "scalable":
+        raise InputError(
+            f"role {problem.role}: the scalable path does not apply {books} yet. Fix: set "
+            "solver.backend to auto or highs, or remove those settings."
+        )
+    # NOTE: the scalable path builds its own models without today's books, so a role with
+    # locks, budgets or a continuity cost stays on the exact path whatever its size.
+    if backend == "scalable" or (backend == "auto" and pairs > EXACT_PAIRS and not books):
         return _scalable(problem, settings, compactness, deadline, started)
 
     _check_memory(problem, pairs)
     if backend != "auto":
         return solve_with_centres(problem, settings, get_backend(backend), compactness, deadline)
 
+    if books:
+        return solve_with_centres(problem, settings, get_backend("highs"), compactness, deadline)
     halfway = time.perf_counter() + 0.5 * (deadline - time.perf_counter())
     solution = solve_with_centres(problem, settings, get_backend("highs"), compactness, halfway)
     if solution.result.status != Status.NO_PLAN:
@@ -81,6 +93,18 @@ def _scalable(
     # The history counts from the start of solve_role, including any exact attempt before.
     history = tuple((seconds + offset, value) for seconds, value in result.history)
     return RoleSolution(dataclasses.replace(result, history=history), centres, 1)
+
+
+def _book_rules(problem: RoleProblem) -> str:
+    """Name the rules from today's books that ``problem`` carries, or return ''."""
+    rules = []
+    if problem.locked is not None:
+        rules.append("locks")
+    if problem.move_limits or problem.move_budget is not None:
+        rules.append("disruption budgets")
+    if problem.move_cost is not None and np.any(problem.move_cost > 0):
+        rules.append("a continuity cost")
+    return " and ".join(rules)
 
 
 def _check_memory(problem: RoleProblem, pairs: int) -> None:

@@ -10,6 +10,9 @@ the same matrix, so the rules are written down in one place:
 * capacity: no territory carries more than its rep's ramp-weighted capacity;
 * moves: with a previous plan and a move budget, at most that many accounts change
   territory;
+* disruption: with current owners, at most a set number or share of accounts, or of a
+  metric, leaves the current books, per role or per territory;
+* locks: a locked account goes to its territory;
 * objective: minimise ``sum w_i * d(i, centre_t) * x[i, t]`` (km, great-circle), plus a
   move cost for each account that leaves its previous territory.
 
@@ -25,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from solver.geo import distance_matrix_km
-from solver.problem import RoleProblem
+from solver.problem import MoveLimit, RoleProblem
 
 #: Relative margin by which bands are tightened inside the solver, so a plan accepted within
 #: the solver's feasibility tolerance still satisfies the exact bound.
@@ -147,6 +150,15 @@ def _row_families(problem: RoleProblem, pair_account: np.ndarray, pair_territory
             )
     if problem.previous is not None and problem.move_budget is not None:
         yield "moves", None, move_budget_row(problem, pair_account, pair_territory)
+    if problem.previous is not None:
+        for limit in problem.move_limits:
+            yield (
+                "disruption",
+                limit.key,
+                move_limit_row(problem, pair_account, pair_territory, limit),
+            )
+    if problem.locked is not None and (problem.locked >= 0).any():
+        yield "locks", None, lock_rows(problem, pair_account, pair_territory)
 
 
 def assignment_rows(problem: RoleProblem, pair_account: np.ndarray):
@@ -167,6 +179,45 @@ def move_budget_row(problem: RoleProblem, pair_account: np.ndarray, pair_territo
     matrix = sp.csr_matrix(stays[None, :])
     kept = float(np.count_nonzero(problem.previous >= 0) - problem.move_budget)
     return matrix, np.array([kept]), np.array([np.inf])
+
+
+def move_limit_row(
+    problem: RoleProblem,
+    pair_account: np.ndarray,
+    pair_territory: np.ndarray,
+    limit: MoveLimit,
+):
+    """Keep enough of the current books in place that at most ``limit.limit`` leaves.
+
+    ``sum_i v[i] * x[i, previous_i] >= sum_i v[i] - limit`` over the accounts in scope:
+    every account with a current territory, or only those of ``limit.territory``.
+    """
+    assert problem.previous is not None
+    values = problem.values[:, problem.metric_names.index(limit.metric)]
+    scope = problem.previous >= 0
+    if limit.territory is not None:
+        scope = problem.previous == limit.territory
+    stays = scope[pair_account] & (problem.previous[pair_account] == pair_territory)
+    matrix = sp.csr_matrix((values[pair_account] * stays)[None, :])
+    kept = float(values[scope].sum()) - limit.limit
+    low, _ = tightened_bounds(values[scope], np.array([kept]), np.array([np.inf]))
+    return matrix, low, np.array([np.inf])
+
+
+def lock_rows(problem: RoleProblem, pair_account: np.ndarray, pair_territory: np.ndarray):
+    """Pin each locked account to its territory: ``x[i, locked_i] = 1``."""
+    assert problem.locked is not None
+    locked = np.flatnonzero(problem.locked >= 0)
+    row_of = np.full(problem.n_accounts, -1)
+    row_of[locked] = np.arange(len(locked))
+    chosen = (row_of[pair_account] >= 0) & (problem.locked[pair_account] == pair_territory)
+    columns = np.flatnonzero(chosen)
+    matrix = sp.csr_matrix(
+        (np.ones(len(columns)), (row_of[pair_account[columns]], columns)),
+        shape=(len(locked), len(pair_account)),
+    )
+    ones = np.ones(len(locked))
+    return matrix, ones, ones
 
 
 def metric_rows(

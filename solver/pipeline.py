@@ -9,21 +9,30 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from solver.books import (
+    book_violations,
+    explain_disruption,
+    family_violations,
+    move_summary,
+    with_books,
+)
 from solver.capacity import capacity_table, inactive_reps, territories_needed
 from solver.centres import RoleSolution
 from solver.engine import solve_role
 from solver.errors import InfeasiblePlanError, PlanError, input_error
 from solver.explain import explain_infeasible
+from solver.families import Grouping
 from solver.outputs import assignments_table, territories_table, write_plan
 from solver.precheck import precheck
 from solver.problem import RoleProblem, build_role_problem
+from solver.reasons import add_move_columns
 from solver.result import Status
 from solver.scenario import Scenario, load_scenario
 from solver.tables import check_roles_staffed, load_accounts, load_reps, role_members
@@ -67,18 +76,46 @@ def solve_scenario(
         prepared.problems,
     )
 
-    solutions = solve_roles(scenario, problems)
-    assignment = {role: s.assignment for role, s in solutions.items()}
+    groupings = prepared.groupings
+    solve_on = {
+        role: groupings[role].problem if role in groupings else p for role, p in problems.items()
+    }
+    solutions = solve_roles(scenario, solve_on)
+    assignment = {
+        role: groupings[role].expand(s.assignment) if role in groupings else s.assignment
+        for role, s in solutions.items()
+    }
     centres = {role: s.centres for role, s in solutions.items()}
     assignments = assignments_table(scenario, problems, assignment)
     territories = territories_table(scenario, problems, assignment, centres)
+    owners = dict(
+        zip(
+            accounts["account_id"],
+            accounts.get("current_owner", [None] * len(accounts)),
+            strict=True,
+        )
+    )
+    add_move_columns(assignments, territories, problems, assignment, groupings, owners)
 
     member_series = {role: pd.Series(mask) for role, mask in members.items()}
     violations = verify_plan(scenario, accounts, member_series, territories, assignments)
+    for role, problem in problems.items():
+        violations += book_violations(problem, assignment[role])
+        if role in groupings:
+            violations += family_violations(problem, groupings[role], assignment[role])
     for violation in violations:
         logger.error("verification: %s", violation["message"])
 
     summary = _summary(scenario, problems, solutions, territories, reps, violations)
+    for role, problem in problems.items():
+        if problem.previous is not None:
+            moves = move_summary(problem, assignment[role])
+            info = summary["roles"][role]
+            info["moves"] = moves
+            # The objective includes the continuity cost, which is not a distance.
+            distance = info["objective"] - moves["continuity_cost"]
+            compactness = scenario.objective.compactness
+            info["mean_km"] = _mean_km(distance, problem.n_accounts, compactness)
     summary["accounts_without_role"] = prepared.uncovered
     summary["runtime_s"] = round(time.perf_counter() - started, 3)
     folder = Path(out_dir) / scenario.name
@@ -101,6 +138,7 @@ class Prepared:
     members: dict[str, np.ndarray]
     uncovered: dict[str, Any]
     problems: dict[str, RoleProblem]
+    groupings: dict[str, Grouping] = field(default_factory=dict)
 
 
 def prepare(scenario: Scenario) -> Prepared:
@@ -117,6 +155,7 @@ def prepare(scenario: Scenario) -> Prepared:
     uncovered = _uncovered(accounts, members)
     capacity = capacity_with_homes(reps, scenario)
     problems = build_problems(scenario, accounts, members, capacity)
+    problems, groupings = with_books(scenario, accounts, reps, members, problems)
 
     inactive = inactive_reps(reps, scenario.design_date)
     findings = []
@@ -127,7 +166,7 @@ def prepare(scenario: Scenario) -> Prepared:
         raise InfeasiblePlanError(
             "The plan cannot meet its goals (found before solving):", findings
         )
-    return Prepared(scenario, accounts, reps, members, uncovered, problems)
+    return Prepared(scenario, accounts, reps, members, uncovered, problems, groupings)
 
 
 def _with_overrides(
@@ -210,7 +249,13 @@ def solve_roles(scenario: Scenario, problems: dict[str, RoleProblem]) -> dict[st
         status = solution.result.status
         if status == Status.INFEASIBLE:
             logger.info("%s: infeasible; looking for the smallest relaxation", role)
-            findings += explain_infeasible(problem, settings, settings.time_limit_s)
+            budgets = None
+            if problem.move_limits:
+                compactness = scenario.objective.compactness
+                budgets = explain_disruption(problem, settings, compactness)
+            findings += budgets or explain_infeasible(
+                problem.replace(move_limits=()), settings, settings.time_limit_s
+            )
         elif status == Status.NO_PLAN:
             raise NoPlanError(
                 f"role {role}: no plan found within the time limit of "

@@ -268,8 +268,8 @@ def _just_in_time(inputs: HorizonInputs, role: str) -> RoleTimeline:
 def _over_budget(problem: RoleProblem, assignment: np.ndarray) -> tuple[str, ...]:
     """Return a violation when more accounts moved than the move budget allows.
 
-    NOTE: only the exact path has the budget row. A role large enough for the scalable
-    path is solved without it (and without the move cost), so this check reports it.
+    A role with a budget or a move cost stays on the exact path, which has the budget row,
+    so this check is a recomputation from the final assignment.
     """
     if problem.previous is None or problem.move_budget is None:
         return ()

@@ -32,6 +32,20 @@ class Territory:
 
 
 @dataclass(frozen=True)
+class MoveLimit:
+    """A disruption budget: at most ``limit`` of ``metric`` may leave previous territories.
+
+    ``territory`` is None for the whole role, else the index of the one territory whose
+    losses the limit caps. ``metric`` is ``accounts`` to count accounts.
+    """
+
+    metric: str
+    territory: int | None
+    limit: float
+    key: str
+
+
+@dataclass(frozen=True)
 class RoleProblem:
     """Accounts and territories of one role, with every bound as an array.
 
@@ -63,6 +77,12 @@ class RoleProblem:
     move_budget
         Maximum number of accounts that may leave their ``previous`` territory; None
         for no limit.
+    move_limits
+        Disruption budgets on what may leave ``previous`` territories, per role or per
+        territory and per metric.
+    locked
+        ``(n,)`` territory each account is pinned to, ``-1`` where it is free; None when no
+        account is pinned.
     """
 
     role: str
@@ -83,6 +103,8 @@ class RoleProblem:
     previous: np.ndarray | None = None
     move_cost: np.ndarray | None = None
     move_budget: int | None = None
+    move_limits: tuple[MoveLimit, ...] = ()
+    locked: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n, m, t = len(self.account_ids), len(self.metric_names), len(self.territories)

@@ -39,8 +39,12 @@ class AccountColumns(_Strict):
     name: str | None = None
     metrics: dict[str, str] = Field(default_factory=dict)
     keep: list[str] = Field(default_factory=list)
-    # The rep id that owns each account today, used to export only the changes.
+    # The rep id that owns each account today: the plan limits and explains moves from it.
     current_owner: str | None = None
+    # The account id of each account's parent, for keeping families together.
+    parent_id: str | None = None
+    # The rep id each account is pinned to.
+    locked_to: str | None = None
 
     @model_validator(mode="after")
     def _one_location(self) -> AccountColumns:
@@ -70,6 +74,7 @@ class RepColumns(_Strict):
     end_date: str | None = None
     name: str | None = None
     ramp_profile: str | None = None
+    max_accounts: str | None = None
     home_latitude: str | None = None
     home_longitude: str | None = None
     home_zip: str | None = None
@@ -144,6 +149,11 @@ class Role(_Strict):
     viability: list[ViabilityMinimum] = Field(default_factory=list)
     account_weight: str = ACCOUNT_COUNT
     centres: Literal["auto", "rep_home", "model"] = "auto"
+    exclude: AccountFilter | None = None
+    keep_families: bool = False
+    continuity_weight: str = ACCOUNT_COUNT
+    disruption: Disruption | None = None
+    protect: Protect | None = None
 
     @field_validator("ramp")
     @classmethod
@@ -155,6 +165,55 @@ class Objective(_Strict):
     """Weights of the objective terms."""
 
     compactness: float = Field(default=1.0, ge=0)
+    # Moving an account of average continuity weight away from its current owner costs as
+    # much as taking it this many km further from its territory centre.
+    continuity_km: float = Field(default=0.0, ge=0)
+
+
+class TerritoryDisruption(_Strict):
+    """What one territory may lose from its current book."""
+
+    max_accounts_lost: int | None = Field(default=None, ge=0)
+    max_share_lost: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("max_share_lost")
+    @classmethod
+    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
+        return _check_shares(value)
+
+
+class Disruption(_Strict):
+    """A disruption budget: how much of today's books a role's new plan may move."""
+
+    max_accounts_moved: int | None = Field(default=None, ge=0)
+    max_share_moved: dict[str, float] = Field(default_factory=dict)
+    per_territory: TerritoryDisruption = Field(default_factory=TerritoryDisruption)
+
+    @field_validator("max_share_moved")
+    @classmethod
+    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
+        return _check_shares(value)
+
+
+class Protect(_Strict):
+    """Accounts that stay with their current owner: those whose ``metric`` is above ``above``."""
+
+    metric: str
+    above: float
+
+
+class Lock(_Strict):
+    """One account pinned to one rep."""
+
+    account: str
+    rep: str
+
+
+def _check_shares(value: dict[str, float]) -> dict[str, float]:
+    for metric, share in value.items():
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"share for '{metric}' must be within [0, 1], got {share}")
+    return value
 
 
 class SolverSettings(_Strict):
@@ -275,6 +334,7 @@ class Scenario(_Strict):
     prebuilt: Prebuilt = Field(default_factory=Prebuilt)
     just_in_time: JustInTime = Field(default_factory=JustInTime)
     export: Export = Field(default_factory=Export)
+    locks: list[Lock] = Field(default_factory=list)
     source: Path = Field(default=Path("scenario.yaml"), exclude=True)
 
     @field_validator("ramp_profiles")
@@ -380,6 +440,14 @@ def _check_references(scenario: Scenario) -> None:
         uses += [(f"balance.{i}.metric", goal.metric) for i, goal in enumerate(role.balance)]
         uses += [(f"viability.{i}.metric", m.metric) for i, m in enumerate(role.viability)]
         uses += [(f"capacity.metrics.{metric}", metric) for metric in role.capacity.metrics]
+        uses += [("continuity_weight", role.continuity_weight)]
+        if role.protect is not None:
+            uses += [("protect.metric", role.protect.metric)]
+        if role.disruption is not None:
+            shares = role.disruption.max_share_moved
+            uses += [(f"disruption.max_share_moved.{m}", m) for m in shares]
+            lost = role.disruption.per_territory.max_share_lost
+            uses += [(f"disruption.per_territory.max_share_lost.{m}", m) for m in lost]
         for key, metric in uses:
             if metric not in known:
                 raise InputError(

@@ -85,6 +85,12 @@ def load_accounts(scenario: Scenario) -> pd.DataFrame:
         frame[metric] = _metric_values(cells.column(column), metric)
     for column in extras:
         frame[column] = cells.column(column).text
+    # Today's owners, parents and locks stay text under fixed names; the books stage checks
+    # them against the reps and the accounts.
+    for field in ("current_owner", "parent_id", "locked_to"):
+        source = getattr(columns, field)
+        if source is not None:
+            frame[field] = cells.column(source).text
 
     _warn_null_island(frame)
     return frame.sort_values("account_id", kind="stable").reset_index(drop=True)
@@ -151,6 +157,15 @@ def load_reps(scenario: Scenario) -> pd.DataFrame:
     reps["home_latitude"] = home_latitude
     reps["home_longitude"] = home_longitude
     reps["ramp_profile"] = profiles
+    if columns.max_accounts is not None:
+        column = cells.column(columns.max_accounts)
+        limit, invalid = _numbers(column)
+        column.reject(
+            invalid | (limit < 0),
+            "is not a number >= 0",
+            "write a whole number of accounts, or leave the cell empty for no limit",
+        )
+        reps["rep_max_accounts"] = limit.fillna(np.inf).to_numpy()
     return reps.reset_index(drop=True)
 
 
@@ -168,36 +183,50 @@ def role_members(accounts: pd.DataFrame, scenario: Scenario) -> dict[str, np.nda
         When a filter column is missing from ``accounts`` or a role covers no account. The
         message lists the values found in the column.
     """
-    file = scenario.inputs.accounts.path.name
     masks: dict[str, np.ndarray] = {}
-    for name, role in scenario.roles.items():
-        if role.accounts is None:
-            masks[name] = np.ones(len(accounts), dtype=bool)
-            continue
-
-        column = role.accounts.column
-        key = f"roles.{name}.accounts"
-        if column not in accounts.columns:
-            problem = f"is not a column of the accounts table {file}"
-            fix = f"use one of {_listing(list(accounts.columns))}"
-            raise input_error(scenario.source.name, problem, fix, key=f"{key}.column", value=column)
-
-        cells = _text(accounts[column])
-        expected = [str(value) for value in role.accounts.values]
-        mask = cells.isin(expected).to_numpy(dtype=bool)
-        if not mask.any():
-            found = cells.dropna().value_counts().index.tolist()
-            problem = (
-                f"role '{name}' covers no accounts: no row of {file} has column '{column}' "
-                f"in {expected}"
-            )
-            fix = (
-                "use values found in the column (compared as case-sensitive text): "
-                f"{_listing(found, limit=10)}"
-            )
-            raise input_error(scenario.source.name, problem, fix, key=f"{key}.values")
-        masks[name] = mask
+    for name in scenario.roles:
+        masks[name] = _included(accounts, scenario, name) & ~_excluded(accounts, scenario, name)
     return masks
+
+
+def _excluded(accounts: pd.DataFrame, scenario: Scenario, name: str) -> np.ndarray:
+    """Return the accounts that role ``name`` may not own (its ``exclude`` filter)."""
+    role = scenario.roles[name]
+    if role.exclude is None:
+        return np.zeros(len(accounts), dtype=bool)
+    cells = _text(accounts[role.exclude.column])
+    return cells.isin([str(value) for value in role.exclude.values]).to_numpy(dtype=bool)
+
+
+def _included(accounts: pd.DataFrame, scenario: Scenario, name: str) -> np.ndarray:
+    """Return the accounts that role ``name``'s ``accounts`` filter covers."""
+    file = scenario.inputs.accounts.path.name
+    role = scenario.roles[name]
+    if role.accounts is None:
+        return np.ones(len(accounts), dtype=bool)
+
+    column = role.accounts.column
+    key = f"roles.{name}.accounts"
+    if column not in accounts.columns:
+        problem = f"is not a column of the accounts table {file}"
+        fix = f"use one of {_listing(list(accounts.columns))}"
+        raise input_error(scenario.source.name, problem, fix, key=f"{key}.column", value=column)
+
+    cells = _text(accounts[column])
+    expected = [str(value) for value in role.accounts.values]
+    mask = cells.isin(expected).to_numpy(dtype=bool)
+    if not mask.any():
+        found = cells.dropna().value_counts().index.tolist()
+        problem = (
+            f"role '{name}' covers no accounts: no row of {file} has column '{column}' "
+            f"in {expected}"
+        )
+        fix = (
+            "use values found in the column (compared as case-sensitive text): "
+            f"{_listing(found, limit=10)}"
+        )
+        raise input_error(scenario.source.name, problem, fix, key=f"{key}.values")
+    return mask
 
 
 def check_roles_staffed(reps: pd.DataFrame, scenario: Scenario) -> None:
@@ -222,7 +251,8 @@ def _account_column_keys(scenario: Scenario) -> dict[str, str]:
     columns = scenario.inputs.accounts.columns
     prefix = "inputs.accounts.columns"
     keys: dict[str, str] = {}
-    for field in ("id", "latitude", "longitude", "county_fips", "zip", "name", "current_owner"):
+    fields = ("id", "latitude", "longitude", "county_fips", "zip", "name")
+    for field in (*fields, "current_owner", "parent_id", "locked_to"):
         column = getattr(columns, field)
         if column is not None:
             keys.setdefault(column, f"{prefix}.{field}")
@@ -233,6 +263,8 @@ def _account_column_keys(scenario: Scenario) -> dict[str, str]:
     for name, role in scenario.roles.items():
         if role.accounts is not None:
             keys.setdefault(role.accounts.column, f"roles.{name}.accounts.column")
+        if role.exclude is not None:
+            keys.setdefault(role.exclude.column, f"roles.{name}.exclude.column")
     return keys
 
 
@@ -252,6 +284,7 @@ def _extra_account_columns(scenario: Scenario) -> list[str]:
     sources.update(columns.metrics)
 
     filters = [role.accounts.column for role in scenario.roles.values() if role.accounts]
+    filters += [role.exclude.column for role in scenario.roles.values() if role.exclude]
     extras: list[str] = []
     for column in dict.fromkeys([*columns.keep, *filters]):
         if column not in sources:

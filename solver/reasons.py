@@ -1,0 +1,125 @@
+"""Why an account changes owner, and what each territory gains and loses.
+
+Each account whose territory differs from its current one gets the first reason that
+applies, in this order. A *book* is what a territory's current owner holds today.
+
+``unowned``
+    The account has no current owner, or one that is not an active rep of the role.
+``new_hire``
+    The new owner holds no account of the role today.
+``hierarchy``
+    The account follows its family, which the plan keeps in one territory, to a
+    territory other than the one most of the family's move cost sits with today.
+``capacity``
+    The current owner's book is above their capacity.
+``viability``
+    The new owner's book misses a viability minimum.
+``balance``
+    The current owner's book is above their balance band, or the new owner's is below theirs.
+``compactness``
+    Both books are within their goals, so the move only makes territories more compact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from solver.families import Grouping
+from solver.problem import RoleProblem
+
+REASONS = ("unowned", "new_hire", "hierarchy", "capacity", "viability", "balance", "compactness")
+
+
+def move_reasons(
+    problem: RoleProblem, assignment: np.ndarray, grouping: Grouping | None = None
+) -> np.ndarray:
+    """Return the reason of each account's move, and '' for accounts that stay."""
+    assert problem.previous is not None
+    previous = problem.previous
+    owned = previous >= 0
+    books = np.zeros((problem.n_territories, len(problem.metric_names)))
+    np.add.at(books, previous[owned], problem.values[owned])
+    held = np.bincount(previous[owned], minlength=problem.n_territories) > 0
+
+    over_capacity = np.asarray((books > problem.capacity + 1e-9).any(axis=1))
+    below_minimum = np.asarray((books < problem.minimum - 1e-9).any(axis=1))
+    above_band = np.asarray((books > problem.balance_hi + 1e-9).any(axis=1))
+    below_band = np.asarray((books < problem.balance_lo - 1e-9).any(axis=1))
+    follows = _follows_family(problem, grouping)
+
+    reasons = np.full(problem.n_accounts, "", dtype=object)
+    for i in np.flatnonzero(assignment != previous):
+        old, new = previous[i], assignment[i]
+        if old < 0:
+            reasons[i] = "unowned"
+        elif not held[new]:
+            reasons[i] = "new_hire"
+        elif follows[i]:
+            reasons[i] = "hierarchy"
+        elif over_capacity[old]:
+            reasons[i] = "capacity"
+        elif below_minimum[new]:
+            reasons[i] = "viability"
+        elif above_band[old] or below_band[new]:
+            reasons[i] = "balance"
+        else:
+            reasons[i] = "compactness"
+    return reasons
+
+
+def _follows_family(problem: RoleProblem, grouping: Grouping | None) -> np.ndarray:
+    """Return, per account, whether it is in a family whose current territory is another one."""
+    if grouping is None or grouping.problem.previous is None:
+        return np.zeros(problem.n_accounts, dtype=bool)
+    assert problem.previous is not None
+    sizes = np.bincount(grouping.family)
+    family_previous = grouping.problem.previous[grouping.family]
+    return (sizes[grouping.family] > 1) & (problem.previous != family_previous)
+
+
+def gains_and_losses(problem: RoleProblem, assignment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the accounts each territory gains and loses against today's books."""
+    assert problem.previous is not None
+    moved = assignment != problem.previous
+    gained = np.bincount(assignment[moved], minlength=problem.n_territories)
+    lost_from = problem.previous[moved & (problem.previous >= 0)]
+    lost = np.bincount(lost_from, minlength=problem.n_territories)
+    return gained, lost
+
+
+def add_move_columns(
+    assignments: pd.DataFrame,
+    territories: pd.DataFrame,
+    problems: dict[str, RoleProblem],
+    assignment: dict[str, np.ndarray],
+    groupings: dict[str, Grouping],
+    current_owner: dict[str, str | None],
+) -> None:
+    """Add ``current_rep_id``, ``moved`` and ``reason`` to ``assignments`` and
+    ``accounts_gained`` and ``accounts_lost`` to ``territories``, for roles with owners today.
+
+    Both tables must list the roles' rows in the order of ``problems`` (as the output
+    stage writes them).
+    """
+    if not any(p.previous is not None for p in problems.values()):
+        return
+    reasons, moved, gained, lost = [], [], [], []
+    for role, problem in problems.items():
+        if problem.previous is None:
+            reasons.append(np.full(problem.n_accounts, "", dtype=object))
+            moved.append(np.zeros(problem.n_accounts, dtype=bool))
+            gained.append(np.zeros(problem.n_territories, dtype=np.int64))
+            lost.append(np.zeros(problem.n_territories, dtype=np.int64))
+            continue
+        reasons.append(move_reasons(problem, assignment[role], groupings.get(role)))
+        moved.append(assignment[role] != problem.previous)
+        role_gained, role_lost = gains_and_losses(problem, assignment[role])
+        gained.append(role_gained)
+        lost.append(role_lost)
+
+    assignments["current_rep_id"] = assignments["account_id"].map(current_owner)
+    assignments["moved"] = np.concatenate(moved)
+    assignments["reason"] = np.concatenate(reasons)
+    territories["accounts_gained"] = np.concatenate(gained)
+    territories["accounts_lost"] = np.concatenate(lost)
