@@ -30,6 +30,8 @@ RAW_DIR = DATA_DIR / "raw"
 FORTUNE500_FILE = RAW_DIR / "fortune500_hq_hifld.csv.gz"
 COUNTIES_FILE = RAW_DIR / "county_attributes.csv"
 ACCOUNTS_FILE = DATA_DIR / "us_accounts.csv"
+#: Synthetic current owners, written by ``data/build_current_owners.py``.
+OWNERS_FILE = DATA_DIR / "us_current_owners.csv"
 REPS_FILE = DATA_DIR / "us_reps.csv"
 
 #: Enterprise potential: 0.05 % of annual revenue, an assumed yearly wallet for one
@@ -345,8 +347,13 @@ def reps_table() -> pd.DataFrame:
     return pd.DataFrame(REPS, columns=REP_COLUMNS)
 
 
-def build_accounts(fortune500_file: Path, counties_file: Path) -> pd.DataFrame:
-    """Build the combined accounts table, sorted by ``account_id``."""
+def build_accounts(
+    fortune500_file: Path, counties_file: Path, owners_file: Path | None = OWNERS_FILE
+) -> pd.DataFrame:
+    """Build the combined accounts table, sorted by ``account_id``.
+
+    With ``owners_file``, the last column is each account's synthetic ``current_owner``.
+    """
     counties = read_counties(counties_file)
     enterprise = enterprise_accounts(read_fortune500(fortune500_file), counties["geoid"])
     commercial = commercial_accounts(counties)
@@ -355,6 +362,9 @@ def build_accounts(fortune500_file: Path, counties_file: Path) -> pd.DataFrame:
     accounts = accounts.astype({"revenue_musd": "Int64"})
     if not accounts["account_id"].is_unique:
         raise ValueError("account_id values are not unique")
+    if owners_file is not None and owners_file.is_file():
+        owners = pd.read_csv(owners_file, dtype=str, keep_default_na=False)
+        accounts = accounts.merge(owners, on="account_id", how="left", validate="one_to_one")
     return accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
 
 

@@ -253,9 +253,8 @@ def _moves_line(moves: dict[str, Any]) -> str:
     )
     role_budgets = [b for b in moves["budgets"] if b["territory"] is None]
     for budget in role_budgets:
-        line += (
-            f"; {budget['key'].rsplit('.', 1)[-1]} {budget['moved']:,.0f} of {budget['limit']:,.0f}"
-        )
+        name = budget["key"].split(".disruption.", 1)[-1]
+        line += f"; budget {name}: {budget['moved']:,.0f} of {budget['limit']:,.0f} used"
     return line
 
 
