@@ -30,10 +30,12 @@ from solver.families import (
     oversized_families,
     warn_prerolled,
 )
+from solver.formulation import stay_matrix
 from solver.precheck import _num
 from solver.problem import MoveLimit, RoleProblem
 from solver.result import Status
 from solver.scenario import ACCOUNT_COUNT, Scenario, SolverSettings
+from solver.table_io import _read_table, _text
 
 logger = logging.getLogger(__name__)
 
@@ -313,12 +315,8 @@ def book_violations(problem: RoleProblem, assignment: np.ndarray) -> list[dict[s
 
 def moved_amount(problem: RoleProblem, assignment: np.ndarray, limit: MoveLimit) -> float:
     """Return how much of ``limit.metric`` left the books in the scope of ``limit``."""
-    assert problem.previous is not None
-    scope = (
-        problem.previous >= 0 if limit.territory is None else problem.previous == limit.territory
-    )
-    moved = scope & (assignment != problem.previous)
-    return float(problem.values[moved, problem.metric_names.index(limit.metric)].sum())
+    stay = stay_matrix(problem, limit)
+    return float(stay.sum() - stay[np.arange(problem.n_accounts), assignment].sum())
 
 
 # -- explaining a budget that is too small --------------------------------------------------
@@ -381,6 +379,7 @@ def with_books(
     Returns the problems and, for roles with ``keep_families``, the grouping to solve on.
     Raises :class:`InfeasiblePlanError` for locks or families that no territory can hold.
     """
+    _check_lock_accounts(scenario, accounts)
     roots = _roots(scenario, accounts)
     booked: dict[str, RoleProblem] = {}
     groupings: dict[str, Grouping] = {}
@@ -397,6 +396,17 @@ def with_books(
     return booked, groupings
 
 
+def _check_lock_accounts(scenario: Scenario, accounts: pd.DataFrame) -> None:
+    known = set(accounts["account_id"])
+    for n, lock in enumerate(scenario.locks):
+        if lock.account not in known:
+            raise InputError(
+                f"{scenario.source.name}, key 'locks.{n}.account': '{lock.account}' is not an "
+                f"account id of {scenario.inputs.accounts.path.name}. Fix: correct the id, or "
+                "remove the lock."
+            )
+
+
 def _roots(scenario: Scenario, accounts: pd.DataFrame) -> pd.Series | None:
     if "parent_id" not in accounts.columns:
         if any(role.keep_families for role in scenario.roles.values()):
@@ -405,10 +415,22 @@ def _roots(scenario: Scenario, accounts: pd.DataFrame) -> pd.Series | None:
                 "mapped. Fix: set inputs.accounts.columns.parent_id, or remove keep_families."
             )
         return None
-    column = scenario.inputs.accounts.columns.parent_id or "parent_id"
+    columns = scenario.inputs.accounts.columns
     file = scenario.inputs.accounts.path.name
-    roots = family_roots(accounts["account_id"], accounts["parent_id"], file=file, column=column)
-    metrics = [m for m in scenario.inputs.accounts.columns.metrics if m in accounts.columns]
+    # The tables stage sorts accounts by id, so the file is read again for its row order,
+    # which the messages about rows refer to.
+    raw = _read_table(scenario, scenario.inputs.accounts, "accounts")
+    ids = _text(raw[columns.id]).reset_index(drop=True)
+    parents = _text(raw[columns.parent_id]).reset_index(drop=True)
+    rows = pd.Series(raw.index.to_numpy(), dtype=np.int64)
+    in_file = family_roots(
+        ids.set_axis(rows), parents.set_axis(rows), file=file, column=str(columns.parent_id)
+    )
+    roots = pd.Series(in_file.to_numpy(), index=ids.to_numpy()).reindex(
+        accounts["account_id"].to_numpy()
+    )
+    roots.index = accounts.index
+    metrics = [m for m in columns.metrics if m in accounts.columns]
     warn_prerolled(accounts["account_id"], roots, accounts["parent_id"], accounts[metrics])
     return roots
 

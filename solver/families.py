@@ -11,6 +11,7 @@ contain the parent's own value, never a total that already includes its children
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -18,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from solver.errors import InputError, count_noun, input_error
+from solver.formulation import stay_matrix
 from solver.geo import unit_vectors
 from solver.precheck import _num
-from solver.problem import RoleProblem
+from solver.problem import MoveLimit, RoleProblem
 from solver.table_io import _text
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def family_roots(
     Parameters
     ----------
     account_ids
-        Unique account ids as text, indexed by the 0-based data row (a RangeIndex).
+        Unique account ids as text, indexed by the 0-based data row of the file.
     parents
         Parent account id of each row, with the same index. None, NaN or an empty string
         marks a top-level account.
@@ -63,13 +65,15 @@ def family_roots(
     parent_text = _parent_text(parents)
     parent = _parent_index(ids, parent_text)
 
-    _check_self_parents(parent, parent_text, file, column)
-    _check_orphans(parent, parent_text, file, column)
+    # Messages name the row a spreadsheet shows, from each row's index label.
+    rows = account_ids.index.to_numpy()
+    _check_self_parents(parent, parent_text, rows, file, column)
+    _check_orphans(parent, parent_text, rows, file, column)
 
     root = _root_pointers(parent)
     rootless = np.flatnonzero(parent[root] >= 0)
     if len(rootless):
-        raise _cycle_error(ids, parent, int(rootless[0]), file, column)
+        raise _cycle_error(ids, parent, int(rootless[0]), rows, file, column)
     return pd.Series(ids[root], index=account_ids.index, dtype=object)
 
 
@@ -95,7 +99,9 @@ def _parent_index(ids: np.ndarray, parent_text: np.ndarray) -> np.ndarray:
     return parent
 
 
-def _check_self_parents(parent: np.ndarray, text: np.ndarray, file: str, column: str) -> None:
+def _check_self_parents(
+    parent: np.ndarray, text: np.ndarray, rows: np.ndarray, file: str, column: str
+) -> None:
     own = np.flatnonzero(parent == np.arange(len(parent)))
     if not len(own):
         return
@@ -105,13 +111,15 @@ def _check_self_parents(parent: np.ndarray, text: np.ndarray, file: str, column:
         file,
         _with_count(problem, len(own)),
         "leave the cell empty for a top-level account",
-        row=int(own[0]) + 2,
+        row=int(rows[own[0]]) + 2,
         column=column,
         value=text[own[0]],
     )
 
 
-def _check_orphans(parent: np.ndarray, text: np.ndarray, file: str, column: str) -> None:
+def _check_orphans(
+    parent: np.ndarray, text: np.ndarray, rows: np.ndarray, file: str, column: str
+) -> None:
     orphans = np.flatnonzero(parent == -2)
     if not len(orphans):
         return
@@ -121,7 +129,7 @@ def _check_orphans(parent: np.ndarray, text: np.ndarray, file: str, column: str)
         _with_count("is not an account id of this table", len(orphans)),
         f"set '{column}' to the account id of another row, or leave it empty for a "
         "top-level account",
-        row=int(orphans[0]) + 2,
+        row=int(rows[orphans[0]]) + 2,
         column=column,
         value=text[orphans[0]],
     )
@@ -152,7 +160,7 @@ def _root_pointers(parent: np.ndarray) -> np.ndarray:
 
 
 def _cycle_error(
-    ids: np.ndarray, parent: np.ndarray, start: int, file: str, column: str
+    ids: np.ndarray, parent: np.ndarray, start: int, rows: np.ndarray, file: str, column: str
 ) -> InputError:
     """Build the error for the cycle that the parents of row ``start`` lead to."""
     cycle = _find_cycle(parent, start)
@@ -167,7 +175,7 @@ def _cycle_error(
         file,
         f"accounts {path} form a cycle, so none of them has a top-level account",
         "break the cycle by leaving one parent empty",
-        row=ordered[0] + 2,
+        row=int(rows[ordered[0]]) + 2,
         column=column,
     )
 
@@ -254,7 +262,8 @@ def group_problem(problem: RoleProblem, roots: np.ndarray) -> Grouping:
     Family rows follow the first appearance of each root in ``problem.account_ids``. A
     family's values and weights are the sums of its members'. Its point is the weighted
     mean of its members' points on the unit sphere. Territories and bounds stay as they
-    are, and so do ``move_budget`` and ``move_limits``.
+    are, and so does ``move_budget``. Each of ``move_limits`` gets a stay matrix that
+    counts every member, so budgets still count accounts, not families.
 
     Parameters
     ----------
@@ -286,9 +295,25 @@ def group_problem(problem: RoleProblem, roots: np.ndarray) -> Grouping:
         coords=_family_coords(family, problem.coords, problem.weights, size),
         previous=previous,
         move_cost=move_cost,
+        move_limits=_family_limits(problem, family, size),
         locked=_family_locks(problem, family, root_ids),
     )
     return Grouping(grouped, family)
+
+
+def _family_limits(problem: RoleProblem, family: np.ndarray, size: int) -> tuple[MoveLimit, ...]:
+    """Return the budgets on family rows, still counting every member that moves.
+
+    A family that goes to territory ``t`` keeps in place exactly its members whose
+    previous territory is ``t``, so each budget's stay matrix sums the members by family.
+    """
+    limits = []
+    for limit in problem.move_limits:
+        member_stay = stay_matrix(problem, limit)
+        stay = np.zeros((size, problem.n_territories))
+        np.add.at(stay, family, member_stay)
+        limits.append(dataclasses.replace(limit, stay=stay))
+    return tuple(limits)
 
 
 def _sum_columns(family: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
@@ -327,24 +352,26 @@ def _family_previous(
     """Return the previous territory and the move cost of each family.
 
     A family's previous territory is the one whose members have the largest total move
-    cost (ties go to the lowest territory index), ``-1`` when no member had a territory.
+    cost, then the most members, then the lowest index; ``-1`` when no member had one.
     Its move cost is the total cost of the members previously in that territory. Without
-    ``move_cost`` each member counts 1 and the family move cost stays None.
+    ``move_cost`` the family move cost stays None.
     """
     if problem.previous is None:
         return None, None
 
     n_terr = problem.n_territories
-    cost = problem.move_cost if problem.move_cost is not None else np.ones(problem.n_accounts)
+    cost = problem.move_cost if problem.move_cost is not None else np.zeros(problem.n_accounts)
     had = np.flatnonzero(problem.previous >= 0)
     key = family[had] * n_terr + problem.previous[had].astype(np.int64)
     pairs, inverse = np.unique(key, return_inverse=True)
     pair_cost = np.bincount(inverse, weights=cost[had], minlength=len(pairs))
+    pair_members = np.bincount(inverse, minlength=len(pairs))
 
     # Sort the (family, territory) pairs by family, then by cost from high to low, then by
-    # territory, so the first pair of each family is its previous territory.
+    # members from many to few (so a zero continuity cost still picks where most of the
+    # family is), then by territory. The first pair of each family is its previous one.
     pair_family, pair_territory = np.divmod(pairs, n_terr)
-    order = np.lexsort((pair_territory, -pair_cost, pair_family))
+    order = np.lexsort((pair_territory, -pair_members, -pair_cost, pair_family))
     families, first = np.unique(pair_family[order], return_index=True)
     best = order[first]
 

@@ -192,16 +192,26 @@ def move_limit_row(
     ``sum_i v[i] * x[i, previous_i] >= sum_i v[i] - limit`` over the accounts in scope:
     every account with a current territory, or only those of ``limit.territory``.
     """
+    stay = stay_matrix(problem, limit)
+    matrix = sp.csr_matrix(stay[pair_account, pair_territory][None, :])
+    kept = float(stay.sum()) - limit.limit
+    low, _ = tightened_bounds(stay[stay != 0], np.array([kept]), np.array([np.inf]))
+    return matrix, low, np.array([np.inf])
+
+
+def stay_matrix(problem: RoleProblem, limit: MoveLimit) -> np.ndarray:
+    """Return the ``(n, T)`` amount in the scope of ``limit`` that stays for each choice."""
+    if limit.stay is not None:
+        return limit.stay
     assert problem.previous is not None
     values = problem.values[:, problem.metric_names.index(limit.metric)]
     scope = problem.previous >= 0
     if limit.territory is not None:
         scope = problem.previous == limit.territory
-    stays = scope[pair_account] & (problem.previous[pair_account] == pair_territory)
-    matrix = sp.csr_matrix((values[pair_account] * stays)[None, :])
-    kept = float(values[scope].sum()) - limit.limit
-    low, _ = tightened_bounds(values[scope], np.array([kept]), np.array([np.inf]))
-    return matrix, low, np.array([np.inf])
+    stay = np.zeros((problem.n_accounts, problem.n_territories))
+    inside = np.flatnonzero(scope)
+    stay[inside, problem.previous[inside]] = values[inside]
+    return stay
 
 
 def lock_rows(problem: RoleProblem, pair_account: np.ndarray, pair_territory: np.ndarray):

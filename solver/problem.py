@@ -43,6 +43,10 @@ class MoveLimit:
     territory: int | None
     limit: float
     key: str
+    # (n, T) amount of ``metric`` in scope that stays when account i goes to territory t.
+    # None means account i's value stays only in its previous territory. Grouped families
+    # set it, because their members can come from several territories.
+    stay: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
