@@ -52,16 +52,26 @@ class RoleSolution:
         return self.result.assignment
 
 
-def initial_centres(problem: RoleProblem, seed: int) -> np.ndarray:
+def initial_centres(problem: RoleProblem, seed: int, *, from_books: bool = False) -> np.ndarray:
     """Return ``(T, 2)`` starting centres: homes where fixed, weighted k-means++ elsewhere.
 
-    Free centres are drawn with probability proportional to weight times squared distance
-    to the nearest centre chosen so far (fixed homes count as chosen), then snapped to an
-    account location. The draw uses ``seed`` only, so it is reproducible.
+    With ``from_books``, a free territory that holds accounts today starts at the medoid
+    of that book instead. Other free centres are drawn with probability proportional to
+    weight times squared distance to the nearest centre chosen so far (fixed homes count
+    as chosen), then snapped to an account location. The draw uses ``seed`` only, so it is reproducible.
     """
     rng = np.random.default_rng(seed)
     centres = problem.home_coords.copy()
     chosen = [i for i in range(problem.n_territories) if problem.fixed_centre[i]]
+    booked = _booked_territories(problem) if from_books else np.array([], dtype=np.int64)
+    if len(booked):
+        assert problem.previous is not None
+        owned = np.flatnonzero(problem.previous >= 0)
+        start = medoid_centres(
+            problem, owned, problem.previous[owned], np.ones(len(owned)), centres
+        )
+        centres[booked] = start[booked]
+        chosen += [int(t) for t in booked]
     points = unit_vectors(problem.coords)
     weights = problem.weights + 1e-12
 
@@ -69,13 +79,21 @@ def initial_centres(problem: RoleProblem, seed: int) -> np.ndarray:
     for t in chosen:
         nearest = np.minimum(nearest, _squared_chord(points, unit_vectors(centres[t : t + 1])))
     for t in range(problem.n_territories):
-        if problem.fixed_centre[t]:
+        if problem.fixed_centre[t] or t in booked:
             continue
         score = weights * np.where(np.isfinite(nearest), nearest, 1.0)
         index = int(rng.choice(problem.n_accounts, p=score / score.sum()))
         centres[t] = problem.coords[index]
         nearest = np.minimum(nearest, _squared_chord(points, points[index : index + 1]))
     return centres
+
+
+def _booked_territories(problem: RoleProblem) -> np.ndarray:
+    """Return the free territories that hold accounts today."""
+    if problem.previous is None:
+        return np.array([], dtype=np.int64)
+    held = np.bincount(problem.previous[problem.previous >= 0], minlength=problem.n_territories)
+    return np.flatnonzero((held > 0) & ~problem.fixed_centre)
 
 
 def medoid_centres(
@@ -117,7 +135,38 @@ def solve_with_centres(
     integral. The exact backend then solves the plan for the final centres, and once more
     if the plan's own medoids lower the objective further.
     """
-    centres = initial_centres(problem, settings.seed)
+    starts = [initial_centres(problem, settings.seed)]
+    # Location-allocation settles in a local optimum that depends on where it starts. With
+    # books today, the plan is solved from today's layout too, and the better plan wins.
+    if len(_booked_territories(problem)):
+        starts.append(initial_centres(problem, settings.seed, from_books=True))
+
+    best: RoleSolution | None = None
+    for number, start in enumerate(starts):
+        share = 1.0 / (len(starts) - number)
+        until = time.perf_counter() + share * (deadline - time.perf_counter())
+        solution = _solve_from(problem, settings, backend, compactness, start, until)
+        better = best is None or (
+            solution.result.status.has_plan
+            and (
+                not best.result.status.has_plan or solution.result.objective < best.result.objective
+            )
+        )
+        if better:
+            best = solution
+    assert best is not None
+    return best
+
+
+def _solve_from(
+    problem: RoleProblem,
+    settings: SolverSettings,
+    backend: Backend,
+    compactness: float,
+    centres: np.ndarray,
+    deadline: float,
+) -> RoleSolution:
+    """Run the centre rounds from ``centres``, then the exact solves; return the best plan."""
     if not problem.fixed_centre.all():
         # The centre rounds may use up to half the time; the exact solves get the rest.
         halfway = time.perf_counter() + 0.5 * (deadline - time.perf_counter())
