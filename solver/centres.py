@@ -58,7 +58,8 @@ def initial_centres(problem: RoleProblem, seed: int, *, from_books: bool = False
     With ``from_books``, a free territory that holds accounts today starts at the medoid
     of that book instead. Other free centres are drawn with probability proportional to
     weight times squared distance to the nearest centre chosen so far (fixed homes count
-    as chosen), then snapped to an account location. The draw uses ``seed`` only, so it is reproducible.
+    as chosen), then snapped to an account location. The draw uses ``seed`` only, so it
+    is reproducible.
     """
     rng = np.random.default_rng(seed)
     centres = problem.home_coords.copy()
