@@ -380,8 +380,9 @@ def _family_previous(
     if problem.move_cost is None:
         return previous, None
 
-    # NOTE: members that were previously in a territory other than the family's move
-    # whatever the family does. Their cost is a constant, so it is left out of the objective.
+    # NOTE: the continuity cost counts only the members of the family's main territory
+    # today. Members elsewhere stay only if the family goes to their territory, and that
+    # saving is left out of the objective; the budgets count every member exactly.
     move_cost = np.zeros(size)
     move_cost[families] = pair_cost[best]
     return previous, move_cost
