@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/us_default.yaml
 
-.PHONY: setup solve test lint check compare export clean
+.PHONY: setup solve test lint check compare tradeoff export clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,11 @@ check: setup
 # Pre-built against just-in-time over the same hiring horizon; writes out/compare/<name>/.
 compare: setup
 	$(BIN)/territory compare scenarios/us_hiring_prebuilt.yaml scenarios/us_hiring_jit.yaml
+
+# Balance and distance against accounts moved, one solve per disruption budget. Writes
+# out/<name>/tradeoff/, and the scenario must map a current_owner column.
+tradeoff: setup
+	$(BIN)/territory tradeoff $(SCENARIO)
 
 # CRM load files for every target (Salesforce, HubSpot, Dynamics 365, CSV) of the solved
 # plan; solves first when the plan folder is missing. Writes out/<name>/export/<target>/.

@@ -34,6 +34,13 @@ from solver.export.run import BUILDERS, export_plan
 from solver.pipeline import NoPlanError, Plan, prepare, solve_scenario
 from solver.scenario import load_scenario
 from solver.timeline import load_horizon
+from solver.tradeoff import (
+    DEFAULT_SHARES,
+    build_tradeoff,
+    format_tradeoff,
+    parse_shares,
+    write_tradeoff,
+)
 
 EXIT_VIOLATIONS = 1
 EXIT_NO_PLAN = 4
@@ -106,7 +113,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.set_defaults(run=_compare)
     _add_export(commands)
+    _add_tradeoff(commands)
     return parser
+
+
+def _add_tradeoff(commands: Any) -> None:
+    tradeoff = commands.add_parser(
+        "tradeoff",
+        help="solve a scenario under a sweep of disruption budgets and write out/<name>/tradeoff/",
+        description="For each share s, every role may move at most floor(s x its accounts "
+        "with a current owner), and keeps its other disruption settings. Each point's moves, "
+        "max deviation from target and mean distance go to tradeoff.csv and tradeoff.png.",
+    )
+    tradeoff.add_argument("scenario", help="path of the scenario YAML file")
+    tradeoff.add_argument(
+        "--shares",
+        default=",".join(f"{share:g}" for share in DEFAULT_SHARES),
+        help="comma-separated shares of owned accounts that may move, each within [0, 1] "
+        "(default: %(default)s)",
+    )
+    tradeoff.add_argument("--out", default="out", help="output folder (default: out)")
+    tradeoff.set_defaults(run=_tradeoff)
+
+
+def _tradeoff(args: argparse.Namespace) -> int:
+    tradeoff = build_tradeoff(args.scenario, parse_shares(args.shares))
+    folder = write_tradeoff(tradeoff, args.out)
+    print(format_tradeoff(tradeoff, folder))
+    return 0
 
 
 def _add_export(commands: Any) -> None:
