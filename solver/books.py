@@ -82,11 +82,21 @@ def _previous(problem: RoleProblem, owners: pd.Series, reps: pd.DataFrame) -> np
     unknown = owners.notna() & ~owners.isin(reps["rep_id"])
     if unknown.any():
         logger.warning(
-            "%s: %s have a current owner that is not in the reps table and count as "
-            "unowned (first: %s)",
+            "%s: current owners not in the reps table, so their accounts count as unowned: "
+            "%s (first: %s)",
             problem.role,
             count_noun(int(unknown.sum()), "accounts"),
             ", ".join(owners[unknown].astype(str).iloc[:5]),
+        )
+    other_role = set(reps.loc[reps["role"] != problem.role, "rep_id"])
+    elsewhere = owners.isin(other_role)
+    if elsewhere.any():
+        logger.warning(
+            "%s: current owners of another role, so their accounts count as unowned here: "
+            "%s (first: %s)",
+            problem.role,
+            count_noun(int(elsewhere.sum()), "accounts"),
+            ", ".join(owners[elsewhere].astype(str).iloc[:5]),
         )
     return previous
 
@@ -187,11 +197,16 @@ def _locks(
             if rep:
                 wanted[i] = (rep, f"column '{column}' of {scenario.inputs.accounts.path.name}")
     for n, lock in enumerate(scenario.locks):
-        if lock.account in position:
-            wanted[position[lock.account]] = (
-                lock.rep,
-                f"key 'locks.{n}' of {scenario.source.name}",
+        if lock.account not in position:
+            continue
+        where = f"key 'locks.{n}' of {scenario.source.name}"
+        earlier = wanted.get(position[lock.account])
+        if earlier is not None:
+            raise InputError(
+                f"{where}: account '{lock.account}' is locked to '{lock.rep}', but "
+                f"{earlier[1]} locks it to '{earlier[0]}'. Fix: keep one lock per account."
             )
+        wanted[position[lock.account]] = (lock.rep, where)
 
     locked = np.full(problem.n_accounts, -1, dtype=np.int64)
     index = {territory.rep_id: t for t, territory in enumerate(problem.territories)}
@@ -259,11 +274,20 @@ def check_locks(problem: RoleProblem) -> None:
         upper = problem.upper[t, k]
         excess = totals[t, k] - upper
         fix = f"unlock accounts worth at least {_num(excess)} of {metric} from {territory.rep_id}"
-        if totals[t, k] > problem.capacity[t, k]:
-            fix += f", or raise the {metric} capacity to at least {_num(totals[t, k])}"
-        elif np.isfinite(problem.tolerance[k]) and problem.target[t, k] > 0:
+        # Both the band and the capacity may be below the locked total, and then both
+        # must change for the locks to stand.
+        loosen = []
+        if totals[t, k] > problem.balance_hi[t, k] + 1e-9 and problem.target[t, k] > 0:
             needed = totals[t, k] / problem.target[t, k] - 1
-            fix += f", or widen the {metric} tolerance to at least {needed:.1%}"
+            loosen.append(f"widen the {metric} tolerance to at least {needed:.1%}")
+        if totals[t, k] > problem.capacity[t, k] + 1e-9:
+            ramp = problem.territories[t].ramp_factor
+            full = totals[t, k] / ramp if ramp > 0 else totals[t, k]
+            loosen.append(
+                f"raise the {metric} capacity of a fully ramped rep to at least {_num(full)}"
+            )
+        if loosen:
+            fix += ", or " + " and ".join(loosen)
         findings.append(
             f"role {problem.role}: the accounts locked to {territory.rep_id} "
             f"({territory.territory_id}) hold {_num(totals[t, k])} of {metric}, above its "
@@ -392,7 +416,13 @@ def with_books(
             groupings[role] = group_problem(booked[role], roots[members[role]].to_numpy())
             findings += oversized_families(groupings[role])
     if findings:
-        raise InfeasiblePlanError("Some account families fit no territory:", findings)
+        fix = (
+            "Fix: widen the tolerance or raise the capacity of that metric, or set "
+            "keep_families: false for the role"
+        )
+        raise InfeasiblePlanError(
+            "Some account families fit no territory:", [f"{line}. {fix}" for line in findings]
+        )
     return booked, groupings
 
 
@@ -410,9 +440,11 @@ def _check_lock_accounts(scenario: Scenario, accounts: pd.DataFrame) -> None:
 def _roots(scenario: Scenario, accounts: pd.DataFrame) -> pd.Series | None:
     if "parent_id" not in accounts.columns:
         if any(role.keep_families for role in scenario.roles.values()):
+            roles = [name for name, role in scenario.roles.items() if role.keep_families]
             raise InputError(
-                f"{scenario.source.name}: a role sets keep_families, but no parent column is "
-                "mapped. Fix: set inputs.accounts.columns.parent_id, or remove keep_families."
+                f"{scenario.source.name}, key 'roles.{roles[0]}.keep_families': needs a parent "
+                "column, but none is mapped. Fix: set inputs.accounts.columns.parent_id, or "
+                "remove keep_families."
             )
         return None
     columns = scenario.inputs.accounts.columns

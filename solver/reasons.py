@@ -1,10 +1,13 @@
 """Why an account changes owner, and what each territory gains and loses.
 
 Each account whose territory differs from its current one gets the first reason that
-applies, in this order. A *book* is what a territory's current owner holds today.
+applies, in this order. A *book* is what a territory's current owner holds today, with
+locked accounts counted on their lock.
 
 ``unowned``
     The account has no current owner, or one that is not an active rep of the role.
+``lock``
+    The account is locked or protected on its new owner.
 ``new_hire``
     The new owner holds no account of the role today.
 ``hierarchy``
@@ -28,7 +31,16 @@ import pandas as pd
 from solver.families import Grouping
 from solver.problem import RoleProblem
 
-REASONS = ("unowned", "new_hire", "hierarchy", "capacity", "viability", "balance", "compactness")
+REASONS = (
+    "unowned",
+    "lock",
+    "new_hire",
+    "hierarchy",
+    "capacity",
+    "viability",
+    "balance",
+    "compactness",
+)
 
 
 def move_reasons(
@@ -37,10 +49,13 @@ def move_reasons(
     """Return the reason of each account's move, and '' for accounts that stay."""
     assert problem.previous is not None
     previous = problem.previous
-    owned = previous >= 0
+    locked = problem.locked if problem.locked is not None else np.full(problem.n_accounts, -1)
+    # The books the plan starts from: today's, with locked accounts already on their lock.
+    start = np.where(locked >= 0, locked, previous)
+    owned = start >= 0
     books = np.zeros((problem.n_territories, len(problem.metric_names)))
-    np.add.at(books, previous[owned], problem.values[owned])
-    held = np.bincount(previous[owned], minlength=problem.n_territories) > 0
+    np.add.at(books, start[owned], problem.values[owned])
+    held = np.bincount(previous[previous >= 0], minlength=problem.n_territories) > 0
 
     over_capacity = np.asarray((books > problem.capacity + 1e-9).any(axis=1))
     below_minimum = np.asarray((books < problem.minimum - 1e-9).any(axis=1))
@@ -53,6 +68,8 @@ def move_reasons(
         old, new = previous[i], assignment[i]
         if old < 0:
             reasons[i] = "unowned"
+        elif locked[i] == new:
+            reasons[i] = "lock"
         elif not held[new]:
             reasons[i] = "new_hire"
         elif follows[i]:

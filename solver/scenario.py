@@ -138,38 +138,6 @@ class ViabilityMinimum(_Strict):
     minimum: float = Field(ge=0)
 
 
-class Role(_Strict):
-    """A role or segment: which accounts it covers, how reps ramp, and its goals."""
-
-    label: str | None = None
-    accounts: AccountFilter | None = None
-    ramp: list[float] = Field(min_length=1)
-    capacity: Capacity = Field(default_factory=Capacity)
-    balance: list[BalanceGoal] = Field(default_factory=list)
-    viability: list[ViabilityMinimum] = Field(default_factory=list)
-    account_weight: str = ACCOUNT_COUNT
-    centres: Literal["auto", "rep_home", "model"] = "auto"
-    exclude: AccountFilter | None = None
-    keep_families: bool = False
-    continuity_weight: str = ACCOUNT_COUNT
-    disruption: Disruption | None = None
-    protect: Protect | None = None
-
-    @field_validator("ramp")
-    @classmethod
-    def _ramp_in_unit_interval(cls, value: list[float]) -> list[float]:
-        return _check_ramp(value)
-
-
-class Objective(_Strict):
-    """Weights of the objective terms."""
-
-    compactness: float = Field(default=1.0, ge=0)
-    # Moving an account of average continuity weight away from its current owner costs as
-    # much as taking it this many km further from its territory centre.
-    continuity_km: float = Field(default=0.0, ge=0)
-
-
 class TerritoryDisruption(_Strict):
     """What one territory may lose from its current book."""
 
@@ -214,6 +182,38 @@ def _check_shares(value: dict[str, float]) -> dict[str, float]:
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"share for '{metric}' must be within [0, 1], got {share}")
     return value
+
+
+class Role(_Strict):
+    """A role or segment: which accounts it covers, how reps ramp, and its goals."""
+
+    label: str | None = None
+    accounts: AccountFilter | None = None
+    ramp: list[float] = Field(min_length=1)
+    capacity: Capacity = Field(default_factory=Capacity)
+    balance: list[BalanceGoal] = Field(default_factory=list)
+    viability: list[ViabilityMinimum] = Field(default_factory=list)
+    account_weight: str = ACCOUNT_COUNT
+    centres: Literal["auto", "rep_home", "model"] = "auto"
+    exclude: AccountFilter | None = None
+    keep_families: bool = False
+    continuity_weight: str = ACCOUNT_COUNT
+    disruption: Disruption | None = None
+    protect: Protect | None = None
+
+    @field_validator("ramp")
+    @classmethod
+    def _ramp_in_unit_interval(cls, value: list[float]) -> list[float]:
+        return _check_ramp(value)
+
+
+class Objective(_Strict):
+    """Weights of the objective terms."""
+
+    compactness: float = Field(default=1.0, ge=0)
+    # Moving an account of average continuity weight away from its current owner costs as
+    # much as taking it this many km further from its territory centre.
+    continuity_km: float = Field(default=0.0, ge=0)
 
 
 class SolverSettings(_Strict):

@@ -650,6 +650,23 @@ def test_locks_pin_accounts(tmp_path: Path) -> None:
     assert plan.summary["violations"] == []
 
 
+def test_locked_move_reason(tmp_path: Path) -> None:
+    # Today R1 owns A1 to A3 and R2 owns A4 to A6, the optimum. A lock of A1 to R2 forces
+    # one move, and R2 must then give one account back: A4 goes to R1 (10 degrees), the
+    # cheapest of A4 to A6. A1 moved because of its lock, A4 to restore both bands.
+    owners = {"A1": "R1", "A2": "R1", "A3": "R1", "A4": "R2", "A5": "R2", "A6": "R2"}
+    accounts = [account(a, lat) for a, lat in TINY.items()]
+    for row in accounts:
+        row["owner"] = owners[row["account_id"]]
+    accounts[0]["lock"] = "R2"
+    plan = solve(book_instance(tmp_path / "book", accounts), tmp_path)
+
+    assert plan.moved() == {"A1", "A4"}
+    assert plan.reason()["A1"] == "lock"
+    assert plan.reason()["A4"] == "balance"
+    check_move_columns(plan)
+
+
 def test_locks_over_band_raise(tmp_path: Path) -> None:
     # Four accounts of 10 locked to R1 add up to 40, above its maximum 33 by 7. A target of
     # 30 needs a tolerance of 40 / 30 - 1 = 33.3 % for them to stand.
@@ -925,3 +942,42 @@ def test_lock_to_unknown_account(tmp_path: Path) -> None:
     assert "key 'locks.0.account'" in message
     assert "'A9' is not an account id" in message
     assert "Fix:" in message
+
+
+def test_second_lock_rejected(tmp_path: Path) -> None:
+    # Two locks on one account would leave the plan to pick one silently.
+    path = write_instance(
+        tmp_path / "book",
+        [
+            {"account_id": "A1", "latitude": 1.0, "longitude": 0.0, "potential": 10},
+            {"account_id": "A2", "latitude": 2.0, "longitude": 0.0, "potential": 10},
+        ],
+        [
+            {"rep_id": "R1", "role": "FIELD", "start_date": "2020-01-06"},
+            {"rep_id": "R2", "role": "FIELD", "start_date": "2020-01-06"},
+        ],
+        {"FIELD": {"ramp": [1.0]}},
+        extra={"locks": [{"account": "A1", "rep": "R1"}, {"account": "A1", "rep": "R2"}]},
+    )
+
+    with pytest.raises(InputError) as caught:
+        solve_scenario(path, tmp_path / "out")
+
+    message = str(caught.value)
+    assert "key 'locks.1'" in message
+    assert "locks it to 'R1'" in message
+    assert "Fix: keep one lock per account" in message
+
+
+def test_disruption_typo_lists_keys(tmp_path: Path) -> None:
+    path = write_instance(
+        tmp_path / "book",
+        [{"account_id": "A1", "latitude": 1.0, "longitude": 0.0, "potential": 10}],
+        [{"rep_id": "R1", "role": "FIELD", "start_date": "2020-01-06"}],
+        {"FIELD": {"ramp": [1.0], "disruption": {"max_acounts_moved": 1}}},
+    )
+
+    with pytest.raises(InputError) as caught:
+        solve_scenario(path, tmp_path / "out")
+
+    assert "did you mean 'max_accounts_moved'?" in str(caught.value)
