@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solver.books import (
+from solver.book_report import (
     book_violations,
     explain_disruption,
     family_violations,
     move_summary,
-    with_books,
 )
+from solver.books import with_books
 from solver.capacity import capacity_table, inactive_reps, territories_needed
 from solver.centres import RoleSolution
 from solver.engine import solve_role

@@ -29,7 +29,7 @@ import pytest
 import yaml
 from instances import write_instance
 
-from solver.books import book_violations
+from solver.book_report import book_violations
 from solver.errors import InfeasiblePlanError, InputError
 from solver.pipeline import prepare, solve_scenario
 from solver.scenario import load_scenario
