@@ -95,7 +95,8 @@ def solve_scenario(
             strict=True,
         )
     )
-    add_move_columns(assignments, territories, problems, assignment, groupings, owners)
+    rep_roles = dict(zip(reps["rep_id"], reps["role"], strict=True))
+    add_move_columns(assignments, territories, problems, assignment, groupings, owners, rep_roles)
 
     member_series = {role: pd.Series(mask) for role, mask in members.items()}
     violations = verify_plan(scenario, accounts, member_series, territories, assignments)

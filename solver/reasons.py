@@ -5,7 +5,11 @@ applies, in this order. A *book* is what a territory's current owner holds today
 locked accounts counted on their lock.
 
 ``unowned``
-    The account has no current owner, or one that is not an active rep of the role.
+    The account has no current owner, or one that is not in the reps table.
+``segment``
+    The current owner is a rep of another role, so the account changes segment.
+``attrition``
+    The current owner is a rep of the role who is not active on the design date.
 ``lock``
     The account is locked or protected on its new owner.
 ``new_hire``
@@ -33,6 +37,8 @@ from solver.problem import RoleProblem
 
 REASONS = (
     "unowned",
+    "segment",
+    "attrition",
     "lock",
     "new_hire",
     "hierarchy",
@@ -95,16 +101,6 @@ def _follows_family(problem: RoleProblem, grouping: Grouping | None) -> np.ndarr
     return (sizes[grouping.family] > 1) & (problem.previous != family_previous)
 
 
-def gains_and_losses(problem: RoleProblem, assignment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the accounts each territory gains and loses against today's books."""
-    assert problem.previous is not None
-    moved = assignment != problem.previous
-    gained = np.bincount(assignment[moved], minlength=problem.n_territories)
-    lost_from = problem.previous[moved & (problem.previous >= 0)]
-    lost = np.bincount(lost_from, minlength=problem.n_territories)
-    return gained, lost
-
-
 def add_move_columns(
     assignments: pd.DataFrame,
     territories: pd.DataFrame,
@@ -112,6 +108,7 @@ def add_move_columns(
     assignment: dict[str, np.ndarray],
     groupings: dict[str, Grouping],
     current_owner: dict[str, str | None],
+    rep_roles: dict[str, str],
 ) -> None:
     """Add ``current_rep_id``, ``moved`` and ``reason`` to ``assignments`` and
     ``accounts_gained`` and ``accounts_lost`` to ``territories``, for roles with owners today.
@@ -121,22 +118,39 @@ def add_move_columns(
     """
     if not any(p.previous is not None for p in problems.values()):
         return
-    reasons, moved, gained, lost = [], [], [], []
+    reasons, moved = [], []
     for role, problem in problems.items():
         if problem.previous is None:
             reasons.append(np.full(problem.n_accounts, "", dtype=object))
             moved.append(np.zeros(problem.n_accounts, dtype=bool))
-            gained.append(np.zeros(problem.n_territories, dtype=np.int64))
-            lost.append(np.zeros(problem.n_territories, dtype=np.int64))
             continue
-        reasons.append(move_reasons(problem, assignment[role], groupings.get(role)))
+        role_reasons = move_reasons(problem, assignment[role], groupings.get(role))
+        reasons.append(_owner_reasons(role_reasons, problem, role, current_owner, rep_roles))
         moved.append(assignment[role] != problem.previous)
-        role_gained, role_lost = gains_and_losses(problem, assignment[role])
-        gained.append(role_gained)
-        lost.append(role_lost)
 
     assignments["current_rep_id"] = assignments["account_id"].map(current_owner)
     assignments["moved"] = np.concatenate(moved)
     assignments["reason"] = np.concatenate(reasons)
-    territories["accounts_gained"] = np.concatenate(gained)
-    territories["accounts_lost"] = np.concatenate(lost)
+
+    # Counted over all roles, so a rep whose account moves to another role's rep loses it.
+    changed = assignments.loc[assignments["moved"]]
+    gained = changed["rep_id"].value_counts()
+    lost = changed["current_rep_id"].value_counts()
+    territories["accounts_gained"] = territories["rep_id"].map(gained).fillna(0).astype(np.int64)
+    territories["accounts_lost"] = territories["rep_id"].map(lost).fillna(0).astype(np.int64)
+
+
+def _owner_reasons(
+    reasons: np.ndarray,
+    problem: RoleProblem,
+    role: str,
+    current_owner: dict[str, str | None],
+    rep_roles: dict[str, str],
+) -> np.ndarray:
+    """Tell apart the ``unowned`` accounts whose owner is a known rep: left, or another role."""
+    refined = reasons.copy()
+    for i in np.flatnonzero(reasons == "unowned"):
+        owner = current_owner.get(str(problem.account_ids[i]))
+        if owner in rep_roles:
+            refined[i] = "attrition" if rep_roles[owner] == role else "segment"
+    return refined

@@ -774,8 +774,9 @@ def test_scalable_rejects_locks(tmp_path: Path) -> None:
 
 def test_unowned_accounts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # A4's owner R9 starts after the design date, A5's owner GHOST is not in the reps
-    # table and A6 has no owner, so all three count as unowned. R2 gains them, and
-    # no territory loses them.
+    # table and A6 has no owner, so all three count as unowned for the budgets. R2 gains
+    # them, and no territory loses them. R9 is a rep of the role who is not active, so
+    # A4's reason is attrition; the other two are unowned.
     owners = {"A1": "R1", "A2": "R1", "A3": "R1", "A4": "R9", "A5": "GHOST", "A6": None}
     reps = [*two_reps(), rep("R9", 11.0, start_date="2027-06-01")]
     path = book_instance(tmp_path / "book", owned(owners, TINY), reps=reps)
@@ -784,8 +785,9 @@ def test_unowned_accounts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> N
 
     assert plan.owner() == {a: "R1" if a in ("A1", "A2", "A3") else "R2" for a in TINY}
     assert plan.moved() == {"A4", "A5", "A6"}
-    for account_id in ("A4", "A5", "A6"):
-        assert plan.reason()[account_id] == "unowned"
+    assert plan.reason()["A4"] == "attrition"
+    assert plan.reason()["A5"] == "unowned"
+    assert plan.reason()["A6"] == "unowned"
     rows = plan.assignments
     current = dict(zip(rows["account_id"], rows["current_rep_id"], strict=True))
     assert current["A4"] == "R9"
@@ -981,3 +983,21 @@ def test_disruption_typo_lists_keys(tmp_path: Path) -> None:
         solve_scenario(path, tmp_path / "out")
 
     assert "did you mean 'max_accounts_moved'?" in str(caught.value)
+
+
+def test_segment_reason(tmp_path: Path) -> None:
+    # Today R3 of the INSIDE role owns A4, a Field account, so moving it to R2 changes
+    # its segment. The other Field accounts stay where the optimum puts them.
+    accounts = [account(a, lat, segment="Field") for a, lat in TINY.items()]
+    accounts.append(account("I1", 5.0, segment="Inside"))
+    owners = {"A1": "R1", "A2": "R1", "A3": "R1", "A4": "R3", "A5": "R2", "A6": "R2"}
+    for row in accounts:
+        row["owner"] = owners.get(row["account_id"], "R3")
+    reps = [*two_reps(), rep("R3", 5.0, role="INSIDE")]
+    roles = {"FIELD": field_role(accounts={"column": "segment", "values": ["Field"]})}
+    roles["INSIDE"] = inside_role()
+    plan = solve(book_instance(tmp_path / "book", accounts, reps=reps, roles=roles), tmp_path)
+
+    assert plan.owner()["A4"] == "R2"
+    assert plan.reason()["A4"] == "segment"
+    check_move_columns(plan)
