@@ -20,7 +20,7 @@ def hierarchy_nodes(source: ExportSource, hierarchy: str, *, rename: bool) -> pd
 
     ``hierarchy`` is ``role_region``, ``role`` or ``none``. A territory's region is the
     Census region of its centre. ``key`` is the plan's territory id for the territories,
-    ``role:<role>`` and ``region:<role>:<region>`` for the parents. ``parent`` holds the
+    ``role:<role>`` and ``region:<role>:<region>`` for the parents. ``parent`` is the
     parent's key (None for a root).
     """
     territories = source.territories

@@ -191,7 +191,7 @@ def _write(staging: Path, load_set: LoadSet, source: ExportSource, options: Expo
 
 
 def _entry(step: int, path: Path, load_file: LoadFile, parts: int) -> dict[str, Any]:
-    # Reading the file back counts records correctly when a field holds a line break.
+    # Reading the file back counts records correctly when a field contains a line break.
     rows = len(load_file.frame) if load_file.parquet else len(read_back([path]))
     entry: dict[str, Any] = {
         "step": step,
