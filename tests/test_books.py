@@ -31,6 +31,7 @@ from instances import write_instance
 
 from solver.book_report import book_violations
 from solver.errors import InfeasiblePlanError, InputError
+from solver.export.run import export_plan
 from solver.pipeline import prepare, solve_scenario
 from solver.scenario import load_scenario
 
@@ -1001,3 +1002,20 @@ def test_segment_reason(tmp_path: Path) -> None:
     assert plan.owner()["A4"] == "R2"
     assert plan.reason()["A4"] == "segment"
     check_move_columns(plan)
+
+
+def test_export_keeps_plan_reasons(tmp_path: Path) -> None:
+    # The same book as test_locked_move_reason. territory export's own rules know no
+    # locks, so changes.csv must take the solve's reasons for a plan from the same owners.
+    owners = {"A1": "R1", "A2": "R1", "A3": "R1", "A4": "R2", "A5": "R2", "A6": "R2"}
+    accounts = [account(a, lat) for a, lat in TINY.items()]
+    for row in accounts:
+        row["owner"] = owners[row["account_id"]]
+    accounts[0]["lock"] = "R2"
+    plan = solve_scenario(book_instance(tmp_path / "book", accounts), tmp_path / "out")
+
+    folders = export_plan(plan.folder, ["csv"])
+
+    changes = pd.read_csv(folders["csv"] / "changes.csv", dtype=str)
+    reasons = dict(zip(changes["account_id"], changes["reason"], strict=True))
+    assert reasons == {"A1": "lock", "A4": "balance"}

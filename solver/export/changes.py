@@ -54,6 +54,7 @@ from solver.table_io import _read_file, _text
 logger = logging.getLogger(__name__)
 
 REASONS = ("unowned", "segment", "attrition", "new_hire", "viability", "balance", "compactness")
+# A plan solved from the same owners brings its own codes too: lock, hierarchy, capacity.
 
 CHANGE_COLUMNS = [
     "account_id",
@@ -121,7 +122,7 @@ def changes_table(source: ExportSource, current: CurrentState) -> pd.DataFrame:
             "from_territory": from_territory,
             "to_owner": accounts["rep_id"],
             "to_territory": accounts["territory_id"],
-            "reason": _reasons(source, current),
+            "reason": _plan_reasons(source, current, _reasons(source, current)),
         }
     )
     return table.loc[changed.to_numpy()].reset_index(drop=True)[CHANGE_COLUMNS]
@@ -401,3 +402,21 @@ def _first(values: pd.Series, limit: int = 5) -> str:
     """Return up to ``limit`` values for a log line, with '...' when there are more."""
     shown = [str(v) for v in values.iloc[:limit]]
     return ", ".join(shown) + (", ..." if len(values) > limit else "")
+
+
+def _plan_reasons(source: ExportSource, current: CurrentState, reasons: pd.Series) -> pd.Series:
+    """Return the solve's own reasons where the plan was solved from the same owners.
+
+    The solve knows more (locks, families, capacity), so its reason wins for every row whose
+    ``current_rep_id`` in ``assignments.csv`` is today's owner here.
+    """
+    accounts = source.accounts
+    if "reason" not in accounts.columns or "current_rep_id" not in accounts.columns:
+        return reasons
+    plan_owner = accounts["current_rep_id"].fillna("").astype(str)
+    same = plan_owner.to_numpy() == current.owner.fillna("").astype(str).to_numpy()
+    known = accounts["reason"].fillna("").astype(str).to_numpy() != ""
+    use = same & known
+    merged = reasons.copy()
+    merged[use] = accounts["reason"].to_numpy()[use]
+    return merged

@@ -191,7 +191,8 @@ def _read_plan_csv(path: Path) -> pd.DataFrame:
     # Ids stay text, so that '01001' keeps its leading zero; metrics become numbers.
     frame = _read_file(path, ".csv", None, path.name, "")
     for column in frame.columns:
-        if column in ("account_id", "territory_id", "role", "rep_id", "rep_name", "centre"):
+        text = ("account_id", "territory_id", "role", "rep_id", "rep_name", "centre")
+        if column in (*text, "current_rep_id", "reason"):
             frame[column] = _text(frame[column])
         else:
             converted = pd.to_numeric(frame[column], errors="coerce")
