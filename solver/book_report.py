@@ -1,4 +1,4 @@
-"""What a plan did to today's books: moves, budgets used, broken locks and budgets.
+"""Reports on a plan against today's books: moves, budgets used, broken locks and budgets.
 
 The verification and the summary of a plan read these, and so does the explanation of a
 disruption budget that is too small.

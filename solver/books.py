@@ -186,29 +186,29 @@ def _locks(
     previous: np.ndarray | None,
 ) -> np.ndarray | None:
     """Return each account's pinned territory (-1 when free), or None when none is pinned."""
-    wanted: dict[int, tuple[str, str]] = {}
+    requested: dict[int, tuple[str, str]] = {}
     position = {account: i for i, account in enumerate(problem.account_ids)}
 
     if "locked_to" in accounts.columns:
         column = scenario.inputs.accounts.columns.locked_to
         for i, rep in enumerate(accounts["locked_to"]):
             if rep:
-                wanted[i] = (rep, f"column '{column}' of {scenario.inputs.accounts.path.name}")
+                requested[i] = (rep, f"column '{column}' of {scenario.inputs.accounts.path.name}")
     for n, lock in enumerate(scenario.locks):
         if lock.account not in position:
             continue
         where = f"key 'locks.{n}' of {scenario.source.name}"
-        earlier = wanted.get(position[lock.account])
+        earlier = requested.get(position[lock.account])
         if earlier is not None:
             raise InputError(
                 f"{where}: account '{lock.account}' is locked to '{lock.rep}', but "
                 f"{earlier[1]} locks it to '{earlier[0]}'. Fix: keep one lock per account."
             )
-        wanted[position[lock.account]] = (lock.rep, where)
+        requested[position[lock.account]] = (lock.rep, where)
 
     locked = np.full(problem.n_accounts, -1, dtype=np.int64)
     index = {territory.rep_id: t for t, territory in enumerate(problem.territories)}
-    for i, (rep, where) in sorted(wanted.items()):
+    for i, (rep, where) in sorted(requested.items()):
         locked[i] = _lock_target(
             scenario, role_name, problem.account_ids[i], rep, where, index, reps
         )

@@ -55,7 +55,7 @@ class RoleSolution:
 def initial_centres(problem: RoleProblem, seed: int, *, from_books: bool = False) -> np.ndarray:
     """Return ``(T, 2)`` starting centres: homes where fixed, weighted k-means++ elsewhere.
 
-    With ``from_books``, a free territory that holds accounts today starts at the medoid
+    With ``from_books``, a free territory that has accounts today starts at the medoid
     of that book instead. Other free centres are drawn with probability proportional to
     weight times squared distance to the nearest centre chosen so far (fixed homes count
     as chosen), then snapped to an account location. The draw uses ``seed`` only, so it
@@ -93,8 +93,10 @@ def _booked_territories(problem: RoleProblem) -> np.ndarray:
     """Return the free territories that hold accounts today."""
     if problem.previous is None:
         return np.array([], dtype=np.int64)
-    held = np.bincount(problem.previous[problem.previous >= 0], minlength=problem.n_territories)
-    return np.flatnonzero((held > 0) & ~problem.fixed_centre)
+    book_sizes = np.bincount(
+        problem.previous[problem.previous >= 0], minlength=problem.n_territories
+    )
+    return np.flatnonzero((book_sizes > 0) & ~problem.fixed_centre)
 
 
 def medoid_centres(

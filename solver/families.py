@@ -352,7 +352,7 @@ def _family_previous(
     """Return the previous territory and the move cost of each family.
 
     A family's previous territory is the one whose members have the largest total move
-    cost, then the most members, then the lowest index; ``-1`` when no member had one.
+    cost, then the most members, then the lowest index. It is ``-1`` when no member had one.
     Its move cost is the total cost of the members previously in that territory. Without
     ``move_cost`` the family move cost stays None.
     """
@@ -382,7 +382,7 @@ def _family_previous(
 
     # NOTE: the continuity cost counts only the members of the family's main territory
     # today. Members elsewhere stay only if the family goes to their territory, and that
-    # saving is left out of the objective; the budgets count every member exactly.
+    # saving is left out of the objective. The budgets count every member exactly.
     move_cost = np.zeros(size)
     move_cost[families] = pair_cost[best]
     return previous, move_cost

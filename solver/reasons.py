@@ -13,7 +13,7 @@ locked accounts counted on their lock.
 ``lock``
     The account is locked or protected on its new owner.
 ``new_hire``
-    The new owner holds no account of the role today.
+    The new owner owns no account of the role today.
 ``hierarchy``
     The account follows its family, which the plan keeps in one territory, to a
     territory other than the one most of the family's move cost sits with today.
@@ -61,7 +61,7 @@ def move_reasons(
     owned = start >= 0
     books = np.zeros((problem.n_territories, len(problem.metric_names)))
     np.add.at(books, start[owned], problem.values[owned])
-    held = np.bincount(previous[previous >= 0], minlength=problem.n_territories) > 0
+    has_book = np.bincount(previous[previous >= 0], minlength=problem.n_territories) > 0
 
     over_capacity = np.asarray((books > problem.capacity + 1e-9).any(axis=1))
     below_minimum = np.asarray((books < problem.minimum - 1e-9).any(axis=1))
@@ -76,7 +76,7 @@ def move_reasons(
             reasons[i] = "unowned"
         elif locked[i] == new:
             reasons[i] = "lock"
-        elif not held[new]:
+        elif not has_book[new]:
             reasons[i] = "new_hire"
         elif follows[i]:
             reasons[i] = "hierarchy"

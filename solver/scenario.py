@@ -139,7 +139,7 @@ class ViabilityMinimum(_Strict):
 
 
 class TerritoryDisruption(_Strict):
-    """What one territory may lose from its current book."""
+    """Limits on the accounts and metrics one territory may lose from its current book."""
 
     max_accounts_lost: int | None = Field(default=None, ge=0)
     max_share_lost: dict[str, float] = Field(default_factory=dict)
@@ -309,7 +309,7 @@ class SalesforceExport(_Strict):
 
 
 class Export(_Strict):
-    """Where `territory export` finds CRM ids, and how it shapes the load files."""
+    """Settings of `territory export`: the sources of CRM ids and the shape of load files."""
 
     ids_file: Path | None = None
     accounts: CrmAccountColumns = Field(default_factory=CrmAccountColumns)

@@ -407,7 +407,7 @@ def _first(values: pd.Series, limit: int = 5) -> str:
 def _plan_reasons(source: ExportSource, current: CurrentState, reasons: pd.Series) -> pd.Series:
     """Return the solve's own reasons where the plan was solved from the same owners.
 
-    The solve knows more (locks, families, capacity), so its reason wins for every row whose
+    The solve also models locks, families and capacity, so its reason wins for every row whose
     ``current_rep_id`` in ``assignments.csv`` is today's owner here.
     """
     accounts = source.accounts

@@ -2,7 +2,7 @@
 
 HubSpot matches an imported company to an existing one by ``Record ID``, else by
 ``Company Domain Name``. ``Company owner`` is the owner's email, which HubSpot resolves
-to a user. ``Territory`` holds the plan's territory id for a custom property; map it to
+to a user. ``Territory`` is the plan's territory id for a custom property; map it to
 one in the import, or choose not to import that column. Files are split at HubSpot's row
 limit per file.
 """

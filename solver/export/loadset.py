@@ -23,7 +23,7 @@ DYNAMICS_MAX_BYTES = 8 * 1024 * 1024
 
 @dataclass(frozen=True)
 class ExportOptions:
-    """What the user asked for beyond the plan: overrides, today's state and limits."""
+    """Export settings beyond the plan: overrides, today's assignment and file limits."""
 
     allow: frozenset[str] = frozenset()
     current: CurrentState | None = None

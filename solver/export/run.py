@@ -26,7 +26,7 @@ from solver.export.loadset import ExportOptions, LoadFile, LoadSet
 from solver.export.salesforce import salesforce_load_set
 from solver.export.source import ExportSource, load_source
 from solver.outputs import write_folder, write_json
-from solver.table_io import _read_file, _text
+from solver.table_io import _read_file, _reject, _text
 
 logger = logging.getLogger(__name__)
 
@@ -136,28 +136,16 @@ def _salesforce_ids(path: str | Path | None) -> dict[tuple[str, str], str]:
     )
     objects = {o.lower(): o for o in SALESFORCE_OBJECTS}
     wrong = keys.map(lambda key: bool(key[0]) and key[0].lower() not in objects)
-    if wrong.any():
-        label = wrong[wrong].index[0]
-        raise input_error(
-            file.name,
-            "is not an object whose ids the export uses",
-            f"write one of {', '.join(SALESFORCE_OBJECTS)}",
-            row=int(label) + 2,
-            column=str(by_key["object"]),
-            value=keys.loc[label][0],
-        )
+    column = str(by_key["object"])
+    fix = f"write one of {', '.join(SALESFORCE_OBJECTS)}"
+    problem = "is not an object whose ids the export uses"
+    _reject(wrong, file.name, problem, fix, column, keys.map(lambda key: key[0]))
     keys = keys.map(lambda key: (objects.get(str(key[0]).lower(), key[0]), key[1]))
     repeated = keys.duplicated(keep="first")
-    if repeated.any():
-        label = repeated[repeated].index[0]
-        raise input_error(
-            file.name,
-            "names a record that an earlier row names too",
-            "keep one row per object and DeveloperName",
-            row=int(label) + 2,
-            column=str(by_key["developername"]),
-            value=keys.loc[label][1],
-        )
+    column = str(by_key["developername"])
+    problem = "names a record that an earlier row names too"
+    fix = "keep one row per object and DeveloperName"
+    _reject(repeated, file.name, problem, fix, column, keys.map(lambda key: key[1]))
     return {(str(o), str(n)): str(i) for (o, n), i in zip(keys, ids, strict=True) if o and n and i}
 
 

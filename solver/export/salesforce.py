@@ -10,9 +10,9 @@ A record refers to another by its Salesforce id. The ids of records that already
 come from ``--salesforce-ids``: a CSV with the columns ``object``, ``Id`` and
 ``DeveloperName``, such as the result of ``SELECT Id, DeveloperName FROM Territory2``
 with an ``object`` column added. Records found there are not inserted again. A reference
-to a record without a known id is written as ``<Relationship>.DeveloperName`` and its
+to a record without a known id is written as ``<Relationship>.DeveloperName``, and its
 file is marked as not ready in the manifest, because DeveloperName is not an idLookup
-field on these objects: load the earlier steps, export their ids, and run the export
+field on these objects. Load the earlier steps, export their ids, and run the export
 again with ``--salesforce-ids``.
 """
 

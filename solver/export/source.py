@@ -26,7 +26,14 @@ import pandas as pd
 from solver.errors import InputError, input_error
 from solver.export.files import sha256
 from solver.scenario import Scenario, load_scenario
-from solver.table_io import _Cells, _check_columns_exist, _read_file, _read_table, _text
+from solver.table_io import (
+    _Cells,
+    _check_columns_exist,
+    _read_file,
+    _read_table,
+    _reject,
+    _text,
+)
 from solver.tables import load_reps
 
 PLAN_FILES = ("assignments.csv", "territories.csv", "summary.json")
@@ -326,16 +333,9 @@ def _add_ids_file(
     kinds = _text(raw["kind"]).str.lower()
     ids = _text(raw["id"])
     bad_kind = ~kinds.isin(["account", "rep"])
-    if bad_kind.any():
-        label = bad_kind[bad_kind].index[0]
-        raise input_error(
-            path.name,
-            "is not a kind of id",
-            "write 'account' or 'rep'",
-            row=int(label) + 2,
-            column="kind",
-            value=raw["kind"].loc[label],
-        )
+    _reject(
+        bad_kind, path.name, "is not a kind of id", "write 'account' or 'rep'", "kind", raw["kind"]
+    )
     _reject_repeats(path, kinds, ids)
 
     for kind, fields, target in (
@@ -352,28 +352,11 @@ def _add_ids_file(
 
 
 def _reject_repeats(path: Path, kinds: pd.Series, ids: pd.Series) -> None:
-    empty = ids.isna()
-    if empty.any():
-        label = empty[empty].index[0]
-        raise input_error(
-            path.name,
-            "is empty",
-            "write the plan's account or rep id",
-            row=int(label) + 2,
-            column="id",
-        )
+    fix = "write the plan's account or rep id"
+    _reject(ids.isna(), path.name, "is empty", fix, "id", ids.fillna(""))
     repeated = pd.Series(list(zip(kinds, ids, strict=True)), index=ids.index).duplicated()
-    if repeated.any():
-        label = repeated[repeated].index[0]
-        raise input_error(
-            path.name,
-            f"appears twice as the id of {'an' if kinds.loc[label] == 'account' else 'a'} "
-            f"{kinds.loc[label]}",
-            "keep one row per account and per rep",
-            row=int(label) + 2,
-            column="id",
-            value=ids.loc[label],
-        )
+    problem = "appears twice as the id of one kind (account or rep)"
+    _reject(repeated, path.name, problem, "keep one row per account and per rep", "id", ids)
 
 
 # -- merging ------------------------------------------------------------------------------
