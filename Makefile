@@ -4,9 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/us_default.yaml
 
-.PHONY: setup solve test lint check compare tradeoff export clean
+.PHONY: setup browser solve test lint check compare tradeoff export clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed browser
+
+# The map test opens map.html in headless Chromium. Debian's package is installed when it
+# is missing and this runs as root; otherwise the message says what to install.
+CHROMIUM := $(shell command -v chromium || command -v chromium-browser || command -v google-chrome)
+
+browser:
+ifeq ($(CHROMIUM),)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq chromium); \
+	else \
+		echo "Chromium is missing: install it (Debian/Ubuntu: sudo apt-get install chromium)" \
+			"or the map browser test will fail."; \
+	fi
+endif
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -19,6 +19,7 @@ import numpy as np
 
 from solver.backends import Backend
 from solver.backends.highs import solve_lp
+from solver.contiguity import solve_contiguous
 from solver.formulation import build_model
 from solver.geo import distance_matrix_km, unit_vectors
 from solver.problem import RoleProblem
@@ -190,7 +191,11 @@ def _solve_from(
             break
         # The previous plan stays feasible for any centres, so it seeds the next solve.
         start = best.result.assignment if best is not None else None
-        result = backend(build_model(problem, centres, compactness), settings, remaining, start)
+        model = build_model(problem, centres, compactness)
+        if problem.adjacency is not None:
+            result = solve_contiguous(problem, model, backend, settings, remaining, start)
+        else:
+            result = backend(model, settings, remaining, start)
         logger.info(
             "%s exact solve %d: %s, objective %.1f, bound %.1f (%.1fs)",
             problem.role,

@@ -12,6 +12,9 @@ With one scenario, both policies run on it. With several, each scenario runs its
     The owner changes of one run, with the role first.
 ``coverage.png``, ``utilisation.png``, ``cumulative_moves.png``
     One line per run over the period start dates, one panel per role.
+``moves_<run>.png``
+    The owner of every account in the run's first and last period, side by side, with
+    the accounts whose owner differs outlined (:mod:`solver.maps`).
 ``capacity_feedback.csv``
     Staffing by region and one more rep's gain (:mod:`solver.feedback`).
 ``comparison.md``
@@ -37,6 +40,7 @@ import pandas as pd
 from solver.compare_report import PLOTS, Run, comparison_markdown, plot_periods, verdict_paragraphs
 from solver.errors import InputError, input_error
 from solver.feedback import capacity_feedback, feedback_markdown
+from solver.maps import write_moves_png
 from solver.outputs import write_csv, write_folder
 from solver.period_metrics import period_table, totals_row
 from solver.policies import POLICIES, plan_policy
@@ -64,6 +68,8 @@ class Comparison:
     verdict: tuple[str, ...]
     markdown: str
     feedback: pd.DataFrame | None = None
+    #: Per run, in run order: ``account_id``, ``latitude`` and ``longitude`` of its accounts.
+    locations: tuple[pd.DataFrame, ...] = ()
 
 
 def compare(
@@ -109,7 +115,12 @@ def build_comparison(
     table = capacity_feedback(inputs[0]) if feedback else None
     extra = feedback_markdown(table) if table is not None else ""
     markdown = comparison_markdown(runs, periods, totals, horizon, extra)
-    return Comparison(folder_name, horizon, runs, periods, totals, verdict, markdown, table)
+    locations = tuple(
+        inputs[index].accounts[["account_id", "latitude", "longitude"]] for index, _, _ in planned
+    )
+    return Comparison(
+        folder_name, horizon, runs, periods, totals, verdict, markdown, table, locations
+    )
 
 
 def write_comparison(comparison: Comparison, out_dir: str | Path = Path("out")) -> Path:
@@ -136,6 +147,11 @@ def comparison_files(comparison: Comparison) -> dict[str, Callable[[Path], None]
         files[f"schedule_{run_slug(run.label)}.csv"] = partial(write_csv, schedule_table(run))
     for file_name, spec in PLOTS.items():
         files[file_name] = partial(plot_periods, comparison.periods, spec)
+    # A comparison built without account locations writes no moves maps.
+    for run, locations in zip(comparison.runs, comparison.locations, strict=False):
+        files[f"moves_{run_slug(run.label)}.png"] = partial(
+            _write_moves, run, moves_table(run, locations)
+        )
     if comparison.feedback is not None:
         files["capacity_feedback.csv"] = partial(write_csv, comparison.feedback)
     files["comparison.md"] = partial(_write_text, comparison.markdown)
@@ -240,6 +256,48 @@ def schedule_table(run: Run) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)
+
+
+def moves_table(run: Run, locations: pd.DataFrame) -> pd.DataFrame:
+    """Return every account's owner in the first and last period of ``run``, with its place.
+
+    The columns are the ones :func:`solver.maps.write_moves_png` reads: ``account_id``,
+    ``latitude``, ``longitude``, ``role``, ``before`` (first period) and ``after`` (last
+    period). An account that moves away and back within the horizon counts as unmoved.
+    """
+    columns = ["account_id", "latitude", "longitude", "role", "before", "after"]
+    frames = [
+        pd.DataFrame(
+            {
+                "account_id": timeline.account_ids,
+                "role": role,
+                "before": timeline.owners[0],
+                "after": timeline.owners[-1],
+            }
+        )
+        for role, timeline in sorted(run.timelines.items())
+    ]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+
+    table = pd.concat(frames, ignore_index=True)
+    place = locations.set_index("account_id").loc[table["account_id"]]
+    table["latitude"] = place["latitude"].to_numpy(float)
+    table["longitude"] = place["longitude"].to_numpy(float)
+    return table[columns]
+
+
+def _write_moves(run: Run, moves: pd.DataFrame, path: Path) -> None:
+    periods = next(iter(run.timelines.values())).periods if run.timelines else ()
+    first = f" ({periods[0].start.isoformat()})" if periods else ""
+    last = f" ({periods[-1].start.isoformat()})" if periods else ""
+    write_moves_png(
+        path,
+        moves,
+        title=f"{run.label}: accounts whose owner differs between the first and last period",
+        before_label=f"first period{first}",
+        after_label=f"last period{last}",
+    )
 
 
 def _write_text(text: str, path: Path) -> None:

@@ -18,9 +18,11 @@ import numpy as np
 
 from solver.backends import get_backend
 from solver.centres import RoleSolution, initial_centres, solve_with_centres
+from solver.contiguity_repair import repair
 from solver.errors import InputError
+from solver.formulation import build_model
 from solver.problem import RoleProblem
-from solver.result import Status
+from solver.result import Result, Status
 from solver.scale.path import solve_scalable
 from solver.scenario import SolverSettings
 
@@ -90,9 +92,32 @@ def _scalable(
     centres = initial_centres(problem, settings.seed)
     offset = time.perf_counter() - started
     result = solve_scalable(problem, centres, settings, compactness, deadline)
+    if problem.adjacency is not None and result.assignment is not None:
+        result = _contiguous(problem, result, centres, compactness)
     # The history counts from the start of solve_role, including any exact attempt before.
     history = tuple((seconds + offset, value) for seconds, value in result.history)
     return RoleSolution(dataclasses.replace(result, history=history), centres, 1)
+
+
+def _contiguous(
+    problem: RoleProblem, result: Result, centres: np.ndarray, compactness: float
+) -> Result:
+    """Repair the scalable plan so that every territory is one piece of the unit graph.
+
+    The Lagrangian bound stays valid, because contiguity only removes plans.
+    """
+    assert result.assignment is not None
+    model = build_model(problem, centres, compactness)
+    plan = repair(problem, result.assignment, model)
+    status = Status.FEASIBLE if result.status.has_plan else result.status
+    objective = float(model.start_vector(plan) @ model.cost)
+    logger.info(
+        "%s: contiguity repair took the objective from %.1f to %.1f",
+        problem.role,
+        result.objective,
+        objective,
+    )
+    return dataclasses.replace(result, assignment=plan, objective=objective, status=status)
 
 
 def _book_rules(problem: RoleProblem) -> str:

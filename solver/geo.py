@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from solver.errors import PlanError, input_error
+from solver.errors import PlanError, count_noun, input_error
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +44,26 @@ _ZIP_PLUS_FOUR = re.compile(r"(\d{5})-\d{4}")
 
 
 @dataclass(frozen=True)
-class _CodeKind:
-    """How to read and look up one kind of geographic code."""
+class CodeKind:
+    """Rules for reading one kind of 5-digit code and the words that messages use for it."""
 
     label: str
     example: str
-    file: str
-    code_column: str
-    lat_column: str
-    lon_column: str
     accepts_zip_plus_four: bool
     unknown_fix: str
 
 
-_COUNTY = _CodeKind(
+@dataclass(frozen=True)
+class _ShippedKind(CodeKind):
+    """A kind of code with a shipped file that gives each code its point."""
+
+    file: str
+    code_column: str
+    lat_column: str
+    lon_column: str
+
+
+_COUNTY = _ShippedKind(
     label="county FIPS code",
     example="06001",
     file=_COUNTY_FILE,
@@ -74,7 +80,7 @@ _COUNTY = _CodeKind(
     ),
 )
 
-_ZIP = _CodeKind(
+_ZIP = _ShippedKind(
     label="ZIP code",
     example="02134",
     file=_ZIP_FILE,
@@ -87,6 +93,10 @@ _ZIP = _CodeKind(
         "location), or give latitude and longitude for this row"
     ),
 )
+
+#: Reading rules of county FIPS codes and of ZIP codes, for :func:`read_codes`.
+COUNTY_CODES: CodeKind = _COUNTY
+ZIP_CODES: CodeKind = _ZIP
 
 
 def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
@@ -172,7 +182,9 @@ def locate_counties(codes: pd.Series, file: str, column: str) -> tuple[np.ndarra
     """Look up the point of each county FIPS code.
 
     A county is placed at its interior point, which is guaranteed to lie inside the county,
-    not at its area centroid, which can fall outside a county with a curved shape.
+    not at its area centroid, which can fall outside a county with a curved shape. A code
+    that lost its leading zeros (``'6001'`` or ``'6001.0'``) is padded with a warning when
+    the padded code is a shipped county (see :func:`read_codes`).
 
     Parameters
     ----------
@@ -193,9 +205,9 @@ def locate_counties(codes: pd.Series, file: str, column: str) -> tuple[np.ndarra
     Raises
     ------
     InputError
-        For an empty code, a code that lost its leading zeros (``'6001'`` or ``'6001.0'``),
-        a code that is not 5 digits, or a code of no shipped county. The message names the
-        file, the first such row, the column, the value and the fix.
+        For an empty code, a code that is not 5 digits and cannot be padded to a shipped
+        county, or a code of no shipped county. The message names the file, the first such
+        row, the column, the value and the fix.
     """
     return _locate(codes, file, column, _COUNTY)
 
@@ -212,6 +224,53 @@ def locate_zips(codes: pd.Series, file: str, column: str) -> tuple[np.ndarray, n
         Latitudes and longitudes in degrees (float64), in the order of ``codes``.
     """
     return _locate(codes, file, column, _ZIP)
+
+
+def read_codes(
+    codes: pd.Series, known: pd.Index, kind: CodeKind, file: str, column: str
+) -> pd.Series:
+    """Read 5-digit codes from text cells and check that each one is in ``known``.
+
+    A code of 1 to 4 digits, also written as a float (``'6001.0'``), lost its leading
+    zeros in a spreadsheet or a numeric reader. It is padded to 5 digits when the padded
+    code is in ``known``, with one warning that lists the first such rows.
+
+    Parameters
+    ----------
+    codes
+        Code cells. The index is the 0-based position of each code among the data rows of
+        ``file``, so that messages show the row number a spreadsheet shows (index + 2).
+    known
+        The valid 5-digit codes.
+    kind
+        The reading rules and message words, such as :data:`COUNTY_CODES`.
+    file, column
+        Input file name and code column, used in messages.
+
+    Returns
+    -------
+    pandas.Series
+        The 5-digit code of each cell, with the index of ``codes``.
+
+    Raises
+    ------
+    InputError
+        For an empty code, a code that is not 5 digits (and cannot be padded to a known
+        one), or a code not in ``known``. The message names the file, the first such row,
+        the column, the value and the fix.
+    """
+    text = codes.map(_code_text)
+    canonical = text.map(lambda value: _canonical_code(value, kind))
+
+    canonical = _pad_lost_zeros(text, canonical, known, file, column, kind)
+    _check_malformed(text, canonical, file, column, kind)
+
+    unknown = ~canonical.isin(known)
+    if unknown.any():
+        _raise_first(
+            unknown, text, file, column, problem=f"is an unknown {kind.label}", fix=kind.unknown_fix
+        )
+    return canonical
 
 
 @functools.cache
@@ -233,7 +292,7 @@ def _read_geo_file(name: str, code_column: str) -> pd.DataFrame:
 
 
 @functools.cache
-def _lookup_table(kind: _CodeKind) -> pd.DataFrame:
+def _lookup_table(kind: _ShippedKind) -> pd.DataFrame:
     """Return the latitude and longitude of each code of ``kind``, indexed by code."""
     table = _read_geo_file(kind.file, kind.code_column)
     points = table.set_index(kind.code_column)[[kind.lat_column, kind.lon_column]]
@@ -241,26 +300,12 @@ def _lookup_table(kind: _CodeKind) -> pd.DataFrame:
 
 
 def _locate(
-    codes: pd.Series, file: str, column: str, kind: _CodeKind
+    codes: pd.Series, file: str, column: str, kind: _ShippedKind
 ) -> tuple[np.ndarray, np.ndarray]:
-    text = codes.map(_code_text)
-    canonical = text.map(lambda value: _canonical_code(value, kind))
+    table = _lookup_table(kind)
+    canonical = read_codes(codes, table.index, kind, file, column)
 
-    _check_lost_zeros(text, canonical, file, column, kind)
-    _check_malformed(text, canonical, file, column, kind)
-
-    points = _lookup_table(kind).reindex(canonical.to_numpy())
-    unknown = pd.Series(points[kind.lat_column].isna().to_numpy(), index=codes.index)
-    if unknown.any():
-        _raise_first(
-            unknown,
-            text,
-            file,
-            column,
-            problem=f"is an unknown {kind.label}",
-            fix=kind.unknown_fix,
-        )
-
+    points = table.reindex(canonical.to_numpy())
     latitude = points[kind.lat_column].to_numpy(dtype=np.float64)
     longitude = points[kind.lon_column].to_numpy(dtype=np.float64)
     return latitude, longitude
@@ -274,7 +319,7 @@ def _code_text(value: Any) -> str | None:
     return text or None
 
 
-def _canonical_code(text: str | None, kind: _CodeKind) -> str | None:
+def _canonical_code(text: str | None, kind: CodeKind) -> str | None:
     """Return the 5-digit code in ``text``, or None when ``text`` is not a valid code."""
     if text is None:
         return None
@@ -284,34 +329,63 @@ def _canonical_code(text: str | None, kind: _CodeKind) -> str | None:
     return match.group(1) if match else None
 
 
-def _check_lost_zeros(
-    text: pd.Series, canonical: pd.Series, file: str, column: str, kind: _CodeKind
-) -> None:
+def _pad_lost_zeros(
+    text: pd.Series, canonical: pd.Series, known: pd.Index, file: str, column: str, kind: CodeKind
+) -> pd.Series:
+    """Return ``canonical`` with each code of 1 to 4 digits padded to 5 digits.
+
+    Padding is safe only when the padded code exists, so a code whose padded form is
+    unknown is rejected with its row rather than guessed.
+    """
     matches = text.map(lambda value: _LOST_ZEROS.fullmatch(value) if value else None)
     lost = matches.notna() & canonical.isna()
     if not lost.any():
-        return
+        return canonical
 
-    first = matches[lost].iloc[0]
-    padded = first.group(1).zfill(5)
-    _raise_first(
-        lost,
-        text,
+    padded = matches[lost].map(lambda match: match.group(1).zfill(5))
+    unknown = ~padded.isin(known)
+    if unknown.any():
+        first = padded[unknown].iloc[0]
+        _raise_first(
+            text.index.isin(unknown[unknown].index),
+            text,
+            file,
+            column,
+            problem=(
+                f"is not a 5-digit {kind.label}, and padded with leading zeros to '{first}' "
+                f"it is not a known {kind.label} either"
+            ),
+            fix=kind.unknown_fix,
+        )
+
+    _warn_padded(text, padded, file, column, kind)
+    result = canonical.copy()
+    result[lost] = padded
+    return result
+
+
+def _warn_padded(
+    text: pd.Series, padded: pd.Series, file: str, column: str, kind: CodeKind
+) -> None:
+    rows = padded.index[:5]
+    examples = ", ".join(
+        f"row {row + 2} {cell!r} -> {code!r}"
+        for row, cell, code in zip(rows, text.loc[rows], padded.iloc[:5], strict=True)
+    )
+    logger.warning(
+        "%s, column '%s': leading zeros were lost and are restored in %s (%s%s). "
+        "Store the column as text to keep the zeros (in Excel, format the column as Text "
+        "before you type or paste the codes).",
         file,
         column,
-        problem=(
-            f"is not a 5-digit {kind.label} and looks like a code that lost its leading "
-            "zeros when it was stored as a number"
-        ),
-        fix=(
-            f"write it as '{padded}' and store the column as text (in Excel, format the "
-            "column as Text before you type or paste the codes)"
-        ),
+        count_noun(len(padded), f"{kind.label}s"),
+        examples,
+        ", ..." if len(padded) > 5 else "",
     )
 
 
 def _check_malformed(
-    text: pd.Series, canonical: pd.Series, file: str, column: str, kind: _CodeKind
+    text: pd.Series, canonical: pd.Series, file: str, column: str, kind: CodeKind
 ) -> None:
     empty = text.isna()
     if empty.any():
@@ -341,11 +415,12 @@ def _check_malformed(
 
 
 def _raise_first(
-    mask: pd.Series, text: pd.Series, file: str, column: str, *, problem: str, fix: str
+    mask: pd.Series | np.ndarray, text: pd.Series, file: str, column: str, *, problem: str, fix: str
 ) -> None:
     """Raise an InputError for the first row in ``mask``, counting the rows it covers."""
-    label = mask[mask].index[0]
-    count = int(mask.sum())
+    flags = np.asarray(mask, dtype=bool)
+    label = text.index[flags][0]
+    count = int(flags.sum())
     if count > 1:
         problem += f" ({count} rows in total have this problem)"
     value = text.loc[label]

@@ -100,13 +100,19 @@ def write_plan(
     assignments: pd.DataFrame,
     territories: pd.DataFrame,
     summary: dict[str, Any],
+    extra: Callable[[Path], None] | None = None,
 ) -> None:
-    """Write the plan's three files into ``folder``, replacing an older plan atomically."""
+    """Write the plan's files into ``folder``, replacing an older plan atomically.
+
+    ``extra`` writes more files, such as the maps, into the same staging folder.
+    """
 
     def write(staging: Path) -> None:
         write_csv(assignments, staging / "assignments.csv")
         write_csv(territories, staging / "territories.csv")
         write_json(summary, staging / "summary.json")
+        if extra is not None:
+            extra(staging)
 
     write_folder(folder, write)
 

@@ -28,8 +28,11 @@ from solver.centres import RoleSolution
 from solver.engine import solve_role
 from solver.errors import InfeasiblePlanError, PlanError, input_error
 from solver.explain import explain_infeasible
+from solver.explain_contiguity import explain_contiguity
 from solver.families import Grouping
+from solver.geography import RoleGeography, role_geographies, with_geography
 from solver.outputs import assignments_table, territories_table, write_plan
+from solver.plan_geography import describe_geography, map_writer
 from solver.precheck import precheck
 from solver.problem import RoleProblem, build_role_problem
 from solver.reasons import add_move_columns
@@ -98,8 +101,10 @@ def solve_scenario(
     rep_roles = dict(zip(reps["rep_id"], reps["role"], strict=True))
     add_move_columns(assignments, territories, problems, assignment, groupings, owners, rep_roles)
 
+    geography = describe_geography(problems, assignment, prepared.geographies, territories)
     member_series = {role: pd.Series(mask) for role, mask in members.items()}
     violations = verify_plan(scenario, accounts, member_series, territories, assignments)
+    violations += geography.violations
     for role, problem in problems.items():
         violations += book_violations(problem, assignment[role])
         if role in groupings:
@@ -117,6 +122,8 @@ def solve_scenario(
             distance = info["objective"] - moves["continuity_cost"]
             compactness = scenario.objective.compactness
             info["mean_km"] = _mean_km(distance, problem.n_accounts, compactness)
+    for role, info in geography.summary.items():
+        summary["roles"][role]["geography"] = info
     summary["accounts_without_role"] = prepared.uncovered
     summary["runtime_s"] = round(time.perf_counter() - started, 3)
     folder = Path(out_dir) / scenario.name
@@ -124,7 +131,12 @@ def solve_scenario(
     summary["scenario_file"] = Path(
         os.path.relpath(scenario.source.resolve(), folder.resolve())
     ).as_posix()
-    write_plan(folder, assignments, territories, summary)
+    maps = None
+    if scenario.maps:
+        maps = map_writer(
+            scenario, problems, assignment, centres, territories, assignments, geography
+        )
+    write_plan(folder, assignments, territories, summary, extra=maps)
     logger.info("wrote %s", folder)
     return Plan(folder, summary, assignments, territories)
 
@@ -140,6 +152,7 @@ class Prepared:
     uncovered: dict[str, Any]
     problems: dict[str, RoleProblem]
     groupings: dict[str, Grouping] = field(default_factory=dict)
+    geographies: dict[str, RoleGeography] = field(default_factory=dict)
 
 
 def prepare(scenario: Scenario) -> Prepared:
@@ -157,6 +170,8 @@ def prepare(scenario: Scenario) -> Prepared:
     capacity = capacity_with_homes(reps, scenario)
     problems = build_problems(scenario, accounts, members, capacity)
     problems, groupings = with_books(scenario, accounts, reps, members, problems)
+    geographies = role_geographies(scenario, accounts, members)
+    groupings = with_geography(problems, groupings, geographies)
 
     inactive = inactive_reps(reps, scenario.design_date)
     findings = []
@@ -167,7 +182,7 @@ def prepare(scenario: Scenario) -> Prepared:
         raise InfeasiblePlanError(
             "The plan cannot meet its goals (found before solving):", findings
         )
-    return Prepared(scenario, accounts, reps, members, uncovered, problems, groupings)
+    return Prepared(scenario, accounts, reps, members, uncovered, problems, groupings, geographies)
 
 
 def _with_overrides(
@@ -250,12 +265,25 @@ def solve_roles(scenario: Scenario, problems: dict[str, RoleProblem]) -> dict[st
         status = solution.result.status
         if status == Status.INFEASIBLE:
             logger.info("%s: infeasible; looking for the smallest relaxation", role)
+            compactness = scenario.objective.compactness
             budgets = None
             if problem.move_limits:
-                compactness = scenario.objective.compactness
                 budgets = explain_disruption(problem, settings, compactness)
+            geography = scenario.roles[role].geography
+            if not budgets and problem.adjacency is not None and geography is not None:
+                rule = geography.contiguity
+                budgets = explain_contiguity(problem, settings, compactness, rule)
             findings += budgets or explain_infeasible(
-                problem.replace(move_limits=()), settings, settings.time_limit_s
+                problem.replace(move_limits=(), adjacency=None), settings, settings.time_limit_s
+            )
+        elif status == Status.NO_PLAN and problem.adjacency is not None:
+            raise NoPlanError(
+                f"role {role}: no contiguous plan found within the time limit of "
+                f"{settings.time_limit_s:.0f}s; nothing was written. Where a warning above "
+                "says which budget or band the plan in one piece per territory breaks, that "
+                "setting is too tight for contiguous territories. Fix: raise that budget or "
+                "tolerance, raise solver.time_limit_s, or set the role's geography.contiguity "
+                "to none."
             )
         elif status == Status.NO_PLAN:
             raise NoPlanError(

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from solver.scenario import ACCOUNT_COUNT, Role, Scenario
 
@@ -87,6 +88,9 @@ class RoleProblem:
     locked
         ``(n,)`` territory each account is pinned to, ``-1`` where it is free; None when no
         account is pinned.
+    adjacency
+        ``(n, n)`` symmetric 0/1 graph of the rows that touch, for a role whose territories
+        must be contiguous; None otherwise.
     """
 
     role: str
@@ -109,6 +113,7 @@ class RoleProblem:
     move_budget: int | None = None
     move_limits: tuple[MoveLimit, ...] = ()
     locked: np.ndarray | None = None
+    adjacency: sp.csr_matrix | None = None
 
     def __post_init__(self) -> None:
         n, m, t = len(self.account_ids), len(self.metric_names), len(self.territories)
@@ -121,6 +126,8 @@ class RoleProblem:
             "capacity": (self.capacity.shape, (t, m)),
             "home_coords": (self.home_coords.shape, (t, 2)),
         }
+        if self.adjacency is not None:
+            checks["adjacency"] = (self.adjacency.shape, (n, n))
         for name, (got, expected) in checks.items():
             if got != expected:
                 raise ValueError(f"role '{self.role}': {name} has shape {got}, expected {expected}")

@@ -45,6 +45,8 @@ class AccountColumns(_Strict):
     parent_id: str | None = None
     # The rep id each account is pinned to.
     locked_to: str | None = None
+    # The id of each account's geographic unit in a user's unit file.
+    unit: str | None = None
 
     @model_validator(mode="after")
     def _one_location(self) -> AccountColumns:
@@ -170,6 +172,28 @@ class Protect(_Strict):
     above: float
 
 
+class Geography(_Strict):
+    """Geographic units of a role: where they come from, how accounts join them, contiguity.
+
+    Accounts in one unit always go to the same territory. With ``contiguity``, every
+    territory is one connected piece of the units' adjacency graph.
+    """
+
+    # 'counties' and 'zips' are the shipped US geography; anything else is a path to a
+    # GeoJSON, GeoPackage or shapefile, relative to the scenario file.
+    units: str
+    # The id column of a user's unit file.
+    id_column: str | None = None
+    # The CRS the user's unit file is expected in, such as EPSG:4326.
+    crs: str | None = None
+    # code: by the account's county FIPS, ZIP or unit code; point: by latitude and
+    # longitude; auto: the code where the row has one, else the point.
+    join: Literal["auto", "code", "point"] = "auto"
+    # A point outside every unit goes to the nearest unit up to this many km away.
+    snap_km: float = Field(default=5.0, ge=0)
+    contiguity: Literal["none", "rook", "queen"] = "none"
+
+
 class Lock(_Strict):
     """One account pinned to one rep."""
 
@@ -200,6 +224,7 @@ class Role(_Strict):
     continuity_weight: str = ACCOUNT_COUNT
     disruption: Disruption | None = None
     protect: Protect | None = None
+    geography: Geography | None = None
 
     @field_validator("ramp")
     @classmethod
@@ -335,6 +360,8 @@ class Scenario(_Strict):
     just_in_time: JustInTime = Field(default_factory=JustInTime)
     export: Export = Field(default_factory=Export)
     locks: list[Lock] = Field(default_factory=list)
+    # Write map.png and map.html (and moves.png with today's owners) next to the plan.
+    maps: bool = True
     source: Path = Field(default=Path("scenario.yaml"), exclude=True)
 
     @field_validator("ramp_profiles")

@@ -71,6 +71,8 @@ def load_accounts(scenario: Scenario) -> pd.DataFrame:
 
     frame = pd.DataFrame(index=raw.index)
     frame["account_id"] = _ids(cells.column(columns.id), "account id").astype(str)
+    # The row number a spreadsheet shows (the header is row 1), for messages after sorting.
+    frame["source_row"] = np.arange(len(raw)) + 2
     if columns.name is not None:
         frame["name"] = cells.column(columns.name).text
 
@@ -91,6 +93,11 @@ def load_accounts(scenario: Scenario) -> pd.DataFrame:
         source = getattr(columns, field)
         if source is not None:
             frame[field] = cells.column(source).text
+    # Geographic codes stay text too, so that a role with units can join accounts by code.
+    for field, name in (("county_fips", "county_code"), ("zip", "zip_code"), ("unit", "unit_code")):
+        source = getattr(columns, field)
+        if source is not None:
+            frame[name] = cells.column(source).text
 
     _warn_null_island(frame)
     return frame.sort_values("account_id", kind="stable").reset_index(drop=True)
@@ -252,7 +259,7 @@ def _account_column_keys(scenario: Scenario) -> dict[str, str]:
     prefix = "inputs.accounts.columns"
     keys: dict[str, str] = {}
     fields = ("id", "latitude", "longitude", "county_fips", "zip", "name")
-    for field in (*fields, "current_owner", "parent_id", "locked_to"):
+    for field in (*fields, "current_owner", "parent_id", "locked_to", "unit"):
         column = getattr(columns, field)
         if column is not None:
             keys.setdefault(column, f"{prefix}.{field}")

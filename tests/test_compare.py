@@ -31,7 +31,14 @@ from test_policies import ACCOUNTS, HORIZON, REPS, ROLE
 
 from solver import compare as compare_module
 from solver.cli import main
-from solver.compare import Comparison, build_comparison, compare, score_runs, write_comparison
+from solver.compare import (
+    Comparison,
+    build_comparison,
+    compare,
+    moves_table,
+    score_runs,
+    write_comparison,
+)
 from solver.compare_report import PLOTS, comparison_markdown, plot_periods, verdict_paragraphs
 from solver.errors import InputError
 from solver.period_metrics import period_columns
@@ -79,6 +86,8 @@ def test_compare_writes_every_file(written) -> None:
         "comparison.md",
         "coverage.png",
         "cumulative_moves.png",
+        "moves_just_in_time.png",
+        "moves_prebuilt.png",
         "periods.csv",
         "schedule_just_in_time.csv",
         "schedule_prebuilt.csv",
@@ -219,6 +228,31 @@ def test_pngs_are_real_images(written) -> None:
         assert len(data) > 10_000, name
 
 
+def test_moves_maps_are_real_images(written) -> None:
+    _, folder = written
+
+    for name in ("moves_prebuilt.png", "moves_just_in_time.png"):
+        data = (folder / name).read_bytes()
+        assert data[:8] == PNG_SIGNATURE, name
+        assert len(data) > 10_000, name
+
+
+@pytest.mark.parametrize("run_index", [0, 1])
+def test_moves_table_first_and_last_owner(comparison, run_index: int) -> None:
+    # Both policies give every account to A in January. By April B owns E1 and E2 (see
+    # the schedule test), so the two east accounts differ and the west ones do not.
+    run = comparison.runs[run_index]
+    table = moves_table(run, comparison.locations[run_index]).set_index("account_id")
+
+    assert sorted(table.index) == ["E1", "E2", "W1", "W2"]
+    assert table["before"].to_dict() == {"E1": "A", "E2": "A", "W1": "A", "W2": "A"}
+    assert table["after"].to_dict() == {"E1": "B", "E2": "B", "W1": "A", "W2": "A"}
+    assert set(table["role"]) == {"FIELD"}
+    # E2 sits at 39.0 N, 92.0 W + 0.1 (see test_policies.ACCOUNTS).
+    assert table.loc["E2", "latitude"] == pytest.approx(39.0)
+    assert table.loc["E2", "longitude"] == pytest.approx(-91.9)
+
+
 def test_plot_has_a_panel_per_role(comparison, tmp_path: Path) -> None:
     periods = comparison.periods
     two_roles = pd.concat([periods, periods.assign(role="INSIDE")], ignore_index=True)
@@ -263,7 +297,13 @@ def test_same_inputs_same_bytes(written, tmp_path: Path) -> None:
 
     again = compare([path], tmp_path)
 
-    for name in ("periods.csv", "totals.csv", "schedule_prebuilt.csv", "comparison.md"):
+    for name in (
+        "periods.csv",
+        "totals.csv",
+        "schedule_prebuilt.csv",
+        "comparison.md",
+        "moves_prebuilt.png",
+    ):
         assert (again / name).read_bytes() == (folder / name).read_bytes(), name
 
 

@@ -97,26 +97,53 @@ def test_locate_zip_plus_four_uses_five_digits():
     assert plus_four[0] == plain[0]
 
 
-def test_fips_lost_leading_zero():
+def test_fips_lost_leading_zero(caplog):
     codes = pd.Series(["06001", "6001"])
+    with caplog.at_level("WARNING", logger="solver.geo"):
+        latitude, longitude = geo.locate_counties(codes, "accounts.csv", "fips")
+
+    # Both rows are Alameda County once '6001' is padded to '06001'.
+    assert latitude[1] == latitude[0]
+    assert longitude[1] == longitude[0]
     message = (
-        "accounts.csv, row 3, column 'fips': value '6001' is not a 5-digit county FIPS code "
-        "and looks like a code that lost its leading zeros"
+        "accounts.csv, column 'fips': leading zeros were lost and are restored in "
+        "1 county FIPS code (row 3 '6001' -> '06001')"
     )
-    with pytest.raises(InputError, match=re.escape(message)) as error:
-        geo.locate_counties(codes, "accounts.csv", "fips")
-    assert "Fix: write it as '06001' and store the column as text" in str(error.value)
+    assert message in caplog.text
 
 
-def test_fips_read_as_float_lost_zero():
+def test_fips_read_as_float_lost_zero(caplog):
     codes = pd.Series(["6001.0", "6075.0"])
-    with pytest.raises(InputError, match=r"row 2, .*value '6001\.0' .*\(2 rows in total"):
+    with caplog.at_level("WARNING", logger="solver.geo"):
+        latitude, _ = geo.locate_counties(codes, "accounts.csv", "fips")
+
+    expected, _ = geo.locate_counties(pd.Series(["06001", "06075"]), "accounts.csv", "fips")
+    assert latitude.tolist() == expected.tolist()
+    assert "2 county FIPS codes (row 2 '6001.0' -> '06001', row 3 '6075.0' -> '06075')" in (
+        caplog.text
+    )
+    # One warning for the whole column, not one per row.
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
+
+
+def test_zip_lost_leading_zero(caplog):
+    with caplog.at_level("WARNING", logger="solver.geo"):
+        latitude, _ = geo.locate_zips(pd.Series(["7407"]), "accounts.csv", "zip")
+
+    expected, _ = geo.locate_zips(pd.Series(["07407"]), "accounts.csv", "zip")
+    assert latitude[0] == expected[0]
+    assert "1 ZIP code (row 2 '7407' -> '07407')" in caplog.text
+
+
+def test_fips_padded_unknown_rejected():
+    # '99' padded is '00099', and no state has FIPS code 00, so it cannot be guessed.
+    codes = pd.Series(["06001", "99"])
+    message = (
+        "accounts.csv, row 3, column 'fips': value '99' is not a 5-digit county FIPS code, "
+        "and padded with leading zeros to '00099' it is not a known county FIPS code either"
+    )
+    with pytest.raises(InputError, match=re.escape(message)):
         geo.locate_counties(codes, "accounts.csv", "fips")
-
-
-def test_zip_lost_leading_zero():
-    with pytest.raises(InputError, match=r"value '7407' is not a 5-digit ZIP code.*'07407'"):
-        geo.locate_zips(pd.Series(["7407"]), "accounts.csv", "zip")
 
 
 def test_unknown_fips_code():

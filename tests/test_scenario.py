@@ -115,7 +115,7 @@ def test_unknown_top_level_key(tmp_path):
     expected = (
         "scenario.yaml, key 'solvr': unknown key 'solvr'. Fix: did you mean 'solver'? "
         "Allowed keys here are name, description, design_date, inputs, ramp_profiles, roles, "
-        "objective, solver, horizon, policy, prebuilt, just_in_time, export, locks."
+        "objective, solver, horizon, policy, prebuilt, just_in_time, export, locks, maps."
     )
     with pytest.raises(InputError, match=re.escape(expected)):
         load_scenario(_write(tmp_path, scenario))

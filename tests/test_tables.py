@@ -90,8 +90,11 @@ def replace_cell(text: str, old: str, new: str) -> str:
 
 def test_accounts_columns_and_order(tmp_path):
     accounts = load_accounts(make_scenario(tmp_path))
-    expected = ["account_id", "name", "latitude", "longitude", "location_source", "potential"]
-    assert list(accounts.columns) == [*expected, "segment"]
+    expected = ["account_id", "source_row", "name", "latitude", "longitude", "location_source"]
+    # The mapped FIPS and ZIP codes stay as text, for roles that join accounts to units.
+    assert list(accounts.columns) == [*expected, "potential", "segment", "county_code", "zip_code"]
+    # Sorted by id: A1 is on row 3 of the file, A2 on row 2 and A3 on row 4.
+    assert accounts["source_row"].tolist() == [3, 2, 4]
     assert accounts["account_id"].tolist() == ["A1", "A2", "A3"]
     assert accounts["potential"].tolist() == [5.5, 10.0, 0.0]
 
@@ -379,16 +382,29 @@ def test_accounts_latitude_not_a_number(tmp_path):
         load_accounts(make_scenario(tmp_path, table))
 
 
-def test_accounts_fips_lost_leading_zero(tmp_path):
+def test_accounts_fips_lost_leading_zero_is_padded(tmp_path, caplog):
     table = replace_cell(ACCOUNTS, "06001", "6001")
-    message = "accounts.csv, row 2, column 'fips': value '6001' is not a 5-digit county FIPS code"
-    with pytest.raises(InputError, match=re.escape(message) + ".*write it as '06001'"):
-        load_accounts(make_scenario(tmp_path, table))
+    with caplog.at_level(logging.WARNING):
+        accounts = load_accounts(make_scenario(tmp_path, table)).set_index("account_id")
+    alameda_lat, alameda_lon = geo.locate_counties(pd.Series(["06001"]), "x", "fips")
+    assert accounts.loc["A2", "latitude"] == alameda_lat[0]
+    assert accounts.loc["A2", "longitude"] == alameda_lon[0]
+    assert "row 2 '6001' -> '06001'" in caplog.text
 
 
-def test_accounts_zip_lost_leading_zero(tmp_path):
+def test_accounts_zip_lost_leading_zero_is_padded(tmp_path, caplog):
     table = replace_cell(ACCOUNTS, "07407", "7407")
-    with pytest.raises(InputError, match=r"row 4, column 'zip': value '7407'.*'07407'"):
+    with caplog.at_level(logging.WARNING):
+        accounts = load_accounts(make_scenario(tmp_path, table)).set_index("account_id")
+    zip_lat, _ = geo.locate_zips(pd.Series(["07407"]), "x", "zip")
+    assert accounts.loc["A3", "latitude"] == zip_lat[0]
+    assert "row 4 '7407' -> '07407'" in caplog.text
+
+
+def test_accounts_padded_fips_that_is_unknown(tmp_path):
+    # '6999' padded is '06999', which is no county, so the row is rejected.
+    table = replace_cell(ACCOUNTS, "06001", "6999")
+    with pytest.raises(InputError, match=r"row 2, column 'fips': value '6999'"):
         load_accounts(make_scenario(tmp_path, table))
 
 
@@ -407,8 +423,10 @@ def test_accounts_parquet_fips_as_integer(tmp_path):
     scenario = make_scenario(
         tmp_path, accounts_path="accounts.parquet", account_columns=columns, roles=roles
     )
-    with pytest.raises(InputError, match=r"value '6001' is not a 5-digit county FIPS code"):
-        load_accounts(scenario)
+    # Parquet stores the code as the integer 6001, which is padded to Alameda's 06001.
+    accounts = load_accounts(scenario)
+    alameda_lat, _ = geo.locate_counties(pd.Series(["06001"]), "x", "fips")
+    assert accounts["latitude"].tolist() == [alameda_lat[0]]
 
 
 def test_accounts_row_without_location(tmp_path):
