@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 #: Most single-row moves steps 2 and 3 make together.
 MAX_REPAIR_MOVES = 20_000
 
+#: First moves a stuck band repair tries before it gives up (see ``_two_step``).
+LOOKAHEAD = 30
+
 
 def piece_labels(adjacency: sp.csr_matrix, assignment: np.ndarray) -> np.ndarray:
     """Return a piece label per row; rows share one when a path in their territory joins them."""
@@ -167,67 +170,112 @@ def _main_piece(
     return int(pieces[int(np.argmax(mass))])
 
 
+class _Boundary:
+    """A plan with what single boundary moves need: sizes and the rows that cut."""
+
+    def __init__(self, problem: RoleProblem, plan: np.ndarray, rows: _Rows, locked: np.ndarray):
+        assert problem.adjacency is not None
+        self.plan, self.rows, self.locked = plan, rows, locked
+        self.graph = nx.from_scipy_sparse_array(problem.adjacency)
+        self.edges = problem.adjacency.tocoo()
+        self.sizes = np.bincount(plan, minlength=problem.n_territories)
+        self.cut = np.zeros(problem.n_accounts, dtype=bool)
+        for t in range(problem.n_territories):
+            _mark_cut_points(self.graph, plan, t, self.cut)
+
+    def move(self, row: int, target: int) -> int:
+        """Move ``row`` to ``target`` and return the territory it came from."""
+        source = int(self.plan[row])
+        self.rows.apply(np.array([row]), source, target)
+        self.plan[row] = target
+        self.sizes[source] -= 1
+        self.sizes[target] += 1
+        _mark_cut_points(self.graph, self.plan, source, self.cut)
+        _mark_cut_points(self.graph, self.plan, target, self.cut)
+        return source
+
+    def candidates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return the movable ``(rows, targets)``, their violation gains and cost savings."""
+        edges, plan = self.edges, self.plan
+        source, target = plan[edges.row], plan[edges.col]
+        movable = (source != target) & ~self.locked[edges.row] & ~self.cut[edges.row]
+        movable &= (self.sizes[source] > 1) & (self.rows.columns[edges.row, target] >= 0)
+        pairs = np.unique(np.column_stack([edges.row[movable], target[movable]]), axis=0)
+        members, to = pairs[:, 0], pairs[:, 1]
+        frm = plan[members]
+        gain = self.rows.gains(self.rows.change(members, frm, to), len(members))
+        saving = self.rows.cost[members, frm] - self.rows.cost[members, to]
+        return members, to, gain, saving
+
+    def violated(self) -> bool:
+        return bool(self.rows.violation(self.rows.activity).sum() > 1e-12)
+
+
 def _move_boundary_rows(
     problem: RoleProblem, plan: np.ndarray, rows: _Rows, locked: np.ndarray
 ) -> None:
-    adjacency = problem.adjacency
-    assert adjacency is not None
-    graph = nx.from_scipy_sparse_array(adjacency)
-    cut = np.zeros(problem.n_accounts, dtype=bool)
-    for t in range(problem.n_territories):
-        _mark_cut_points(graph, plan, t, cut)
-    sizes = np.bincount(plan, minlength=problem.n_territories)
-    edges = adjacency.tocoo()
-
+    state = _Boundary(problem, plan, rows, locked)
     for _ in range(MAX_REPAIR_MOVES):
-        move = _best_move(plan, rows, edges, cut, sizes, locked)
+        move = _best_move(state)
+        if move is None and state.violated():
+            move = _two_step(state)
         if move is None:
             break
-        row, target = move
-        source = int(plan[row])
-        rows.apply(np.array([row]), source, target)
-        plan[row] = target
-        sizes[source] -= 1
-        sizes[target] += 1
-        _mark_cut_points(graph, plan, source, cut)
-        _mark_cut_points(graph, plan, target, cut)
+        for row, target in move:
+            state.move(row, target)
 
 
-def _best_move(
-    plan: np.ndarray,
-    rows: _Rows,
-    edges: sp.coo_matrix,
-    cut: np.ndarray,
-    sizes: np.ndarray,
-    locked: np.ndarray,
-) -> tuple[int, int] | None:
+def _best_move(state: _Boundary) -> list[tuple[int, int]] | None:
     """Return the next boundary move: the largest fall in violation, else the largest saving.
 
     Ties go to the cheaper move, then to the lowest row and territory.
     """
-    source, target = plan[edges.row], plan[edges.col]
-    movable = (source != target) & ~locked[edges.row] & ~cut[edges.row] & (sizes[source] > 1)
-    movable &= rows.columns[edges.row, target] >= 0
-    if not movable.any():
+    members, to, gain, saving = state.candidates()
+    if len(members) == 0:
         return None
-    pairs = np.unique(np.column_stack([edges.row[movable], target[movable]]), axis=0)
-    members, to = pairs[:, 0], pairs[:, 1]
-    frm = plan[members]
-    gain = rows.gains(rows.change(members, frm, to), len(members))
-    saving = rows.cost[members, frm] - rows.cost[members, to]
-
-    if rows.violation(rows.activity).sum() > 1e-12:
+    if state.violated():
         score = np.where(gain > 1e-12, gain, -np.inf)
         order = np.lexsort((to, members, -saving, -score))
     else:
         # With every row met, a move may not break one: its gain must be zero.
-        threshold = 1e-9 * max(1.0, float(np.abs(rows.cost[members, frm]).max()))
+        threshold = 1e-9 * max(
+            1.0, float(np.abs(state.rows.cost[members, state.plan[members]]).max())
+        )
         score = np.where((gain >= -1e-12) & (saving > threshold), saving, -np.inf)
         order = np.lexsort((to, members, -score))
     best = order[0]
     if not np.isfinite(score[best]):
         return None
-    return int(members[best]), int(to[best])
+    return [(int(members[best]), int(to[best]))]
+
+
+def _two_step(state: _Boundary) -> list[tuple[int, int]] | None:
+    """Return two moves that together lower the violation when no single move does.
+
+    A territory just below its band next to one exactly at its lower bound needs a row
+    from there, which must then take one from a third. The first moves tried are the
+    :data:`LOOKAHEAD` with the largest gains, each undone after a look at its best follow-up.
+    """
+    members, to, gain, _ = state.candidates()
+    best: tuple[float, list[tuple[int, int]]] | None = None
+    for k in np.argsort(-gain, kind="stable")[:LOOKAHEAD]:
+        first = (int(members[k]), int(to[k]))
+        source = state.move(*first)
+        follow = _best_move(state)
+        if follow is not None:
+            second = follow[0]
+            total = float(gain[k]) + _gain_of(state, second)
+            if total > 1e-12 and (best is None or total > best[0]):
+                best = (total, [first, second])
+        state.move(first[0], source)
+    return None if best is None else best[1]
+
+
+def _gain_of(state: _Boundary, move: tuple[int, int]) -> float:
+    row, target = move
+    members = np.array([row])
+    change = state.rows.change(members, state.plan[members], np.array([target]))
+    return float(state.rows.gains(change, 1)[0])
 
 
 def _mark_cut_points(graph: nx.Graph, plan: np.ndarray, territory: int, cut: np.ndarray) -> None:
