@@ -66,10 +66,14 @@ clean:
 # Benchmarks, outside the test run (see benchmarks/README.md). bench cuts the M time limit
 # to 60 s so that three solvers per size finish within 10 minutes on 2 cores; bench-full
 # uses the default limits and adds L and XL.
-.PHONY: bench bench-full
+.PHONY: bench bench-full bench-contiguity
 
 bench: setup
 	$(BIN)/python -m benchmarks.run --sizes S M --time-limit M=60
 
 bench-full: setup
 	$(BIN)/python -m benchmarks.run --sizes S M L XL
+
+# Contiguity on grids of 3,600 and 10,000 units, scalable path plus repair (about 3 minutes).
+bench-contiguity: setup
+	$(BIN)/python -m benchmarks.contiguity

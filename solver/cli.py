@@ -259,6 +259,8 @@ def format_summary(plan: Plan) -> str:
         )
         if "moves" in info:
             lines.append(_moves_line(info["moves"]))
+        if "geography" in info:
+            lines.append(_geography_line(info["geography"]))
         table = plan.territories[plan.territories["role"] == role]
         lines.append(_territory_lines(table))
         lines.append("")
@@ -292,17 +294,38 @@ def _moves_line(moves: dict[str, Any]) -> str:
     return line
 
 
+def _geography_line(geography: dict[str, Any]) -> str:
+    """Return one line on a role's units, contiguity and shapes."""
+    line = f"  units: {geography['units_with_accounts']} {geography['units']}"
+    if geography["contiguity"] != "none":
+        links = len(geography.get("links", []))
+        most = geography["max_pieces"]
+        line += (
+            f", {geography['contiguity']} contiguity, at most {most} "
+            f"piece{'s' if most != 1 else ''} per territory, {links} links joining islands "
+            "and separated areas"
+        )
+    if "mean_polsby_popper" in geography:
+        line += f", mean Polsby-Popper {geography['mean_polsby_popper']:.3f}"
+    return line
+
+
 def _territory_lines(table: pd.DataFrame) -> str:
     columns = ["territory_id", "rep_id", "ramp_factor", "n_accounts"]
     columns += [c for c in table.columns if c.endswith("_dev_pct") and table[c].notna().any()]
     columns += ["viable", "mean_km"]
     columns += [c for c in ("accounts_gained", "accounts_lost") if c in table.columns]
+    columns += [c for c in ("pieces", "polsby_popper") if c in table and table[c].notna().any()]
     shown = table[columns].copy()
     shown["ramp_factor"] = (shown["ramp_factor"] * 100).round().astype(int).astype(str) + "%"
     for column in shown.columns:
         if column.endswith("_dev_pct"):
             shown[column] = shown[column].map(lambda v: f"{v:+.1f}%")
     shown["mean_km"] = shown["mean_km"].round(1)
+    if "pieces" in shown:
+        shown["pieces"] = shown["pieces"].astype("Int64")
+    if "polsby_popper" in shown:
+        shown["polsby_popper"] = shown["polsby_popper"].round(3)
     return shown.to_string(index=False)
 
 

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 MAX_REPAIR_MOVES = 20_000
 
 #: First moves a stuck band repair tries before it gives up (see ``_two_step``).
-LOOKAHEAD = 30
+LOOKAHEAD = 100
 
 
 def piece_labels(adjacency: sp.csr_matrix, assignment: np.ndarray) -> np.ndarray:

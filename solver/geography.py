@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from solver.adjacency import UnitGraph, unit_graph
-from solver.errors import input_error
+from solver.errors import InputError, input_error
 from solver.families import Grouping, group_problem
 from solver.problem import RoleProblem
 from solver.scenario import Geography, Scenario
@@ -73,6 +73,13 @@ def role_geographies(
             id_column=settings.id_column,
             crs=settings.crs,
         )
+        if settings.contiguity != "none" and not layer.polygonal:
+            raise InputError(
+                f"{scenario.source.name}, key 'roles.{role}.geography.contiguity': "
+                f"'{settings.contiguity}' needs polygon units, but '{settings.units}' has "
+                "points only. Fix: use units: counties or a polygon file, or set contiguity: "
+                "none."
+            )
         own = accounts.loc[members[role]].reset_index(drop=True)
         unit = _join(scenario, role, settings, layer, own)
         used = np.unique(unit)
@@ -136,7 +143,7 @@ def _code_column(settings: Geography, layer: UnitLayer) -> tuple[str, str | None
 def _log_graph(role: str, layer: UnitLayer, used: np.ndarray, graph: UnitGraph) -> None:
     edges = graph.matrix.nnz // 2
     logger.info(
-        "%s: %d %s with accounts, %d %s adjacencies, %d links joining separate pieces",
+        "%s: %d units of %s hold accounts; %d %s adjacencies, %d links joining separate pieces",
         role,
         len(used),
         layer.name,

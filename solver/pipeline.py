@@ -101,7 +101,9 @@ def solve_scenario(
     rep_roles = dict(zip(reps["rep_id"], reps["role"], strict=True))
     add_move_columns(assignments, territories, problems, assignment, groupings, owners, rep_roles)
 
-    geography = describe_geography(problems, assignment, prepared.geographies, territories)
+    geography = describe_geography(
+        problems, assignment, prepared.geographies, territories, assignments
+    )
     member_series = {role: pd.Series(mask) for role, mask in members.items()}
     violations = verify_plan(scenario, accounts, member_series, territories, assignments)
     violations += geography.violations

@@ -45,8 +45,20 @@ def describe_geography(
     assignment: dict[str, np.ndarray],
     geographies: dict[str, RoleGeography],
     territories: pd.DataFrame,
+    assignments: pd.DataFrame,
 ) -> PlanGeography:
-    """Add the shape columns to ``territories`` in place and check every geographic role."""
+    """Add the shape columns to ``territories`` in place and check every geographic role.
+
+    ``assignments`` gains a ``unit_id`` column: the unit each account of a geographic role
+    was joined to (empty for other roles).
+    """
+    if geographies:
+        assignments["unit_id"] = None
+    for role, geography in geographies.items():
+        rows = (assignments["role"] == role).to_numpy()
+        units = pd.Series(geography.layer.ids[geography.unit], index=problems[role].account_ids)
+        assignments.loc[rows, "unit_id"] = units.loc[assignments.loc[rows, "account_id"]].to_numpy()
+
     shapes: dict[str, list | None] = {}
     violations: list[dict[str, Any]] = []
     summary: dict[str, dict[str, Any]] = {}
