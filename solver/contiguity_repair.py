@@ -20,6 +20,7 @@ holding a locked row, else its heaviest.
 from __future__ import annotations
 
 import logging
+import time
 
 import networkx as nx
 import numpy as np
@@ -35,7 +36,11 @@ logger = logging.getLogger(__name__)
 MAX_REPAIR_MOVES = 20_000
 
 #: First moves a stuck band repair tries before it gives up (see ``_two_step``).
-LOOKAHEAD = 100
+LOOKAHEAD = 30
+
+#: Seconds the repair may spend on two-step moves in all; a plan the two-step moves cannot
+#: mend in that time usually needs a looser setting, not more search.
+TWO_STEP_SECONDS = 10.0
 
 
 def piece_labels(adjacency: sp.csr_matrix, assignment: np.ndarray) -> np.ndarray:
@@ -215,9 +220,10 @@ def _move_boundary_rows(
     problem: RoleProblem, plan: np.ndarray, rows: _Rows, locked: np.ndarray
 ) -> None:
     state = _Boundary(problem, plan, rows, locked)
+    until = time.perf_counter() + TWO_STEP_SECONDS
     for _ in range(MAX_REPAIR_MOVES):
         move = _best_move(state)
-        if move is None and state.violated():
+        if move is None and state.violated() and time.perf_counter() < until:
             move = _two_step(state)
         if move is None:
             break
