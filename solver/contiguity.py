@@ -67,7 +67,7 @@ def solve_contiguous(
 ) -> Result:
     """Solve ``model`` so that every territory is one piece of ``problem.adjacency``.
 
-    Up to :data:`CUT_ROWS` rows, separator cut rounds make the answer exact. Larger
+    Up to :data:`CUT_ROWS` rows, separator cut rounds make the plan exact. Larger
     roles are solved without contiguity and repaired. Either way a plan that is still
     split when the time is up is repaired, and a repaired plan that breaks a row of the
     model (a band, a budget) is not returned as a plan.

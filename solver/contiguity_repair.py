@@ -38,8 +38,8 @@ MAX_REPAIR_MOVES = 20_000
 #: First moves a stuck band repair tries before it gives up (see ``_two_step``).
 LOOKAHEAD = 30
 
-#: Seconds the repair may spend on two-step moves in all; a plan the two-step moves cannot
-#: mend in that time usually needs a looser setting, not more search.
+#: Seconds the repair may spend on two-step moves in all. A plan that these moves cannot
+#: mend in that time usually needs a looser setting, so more search rarely helps.
 TWO_STEP_SECONDS = 10.0
 
 

@@ -1,4 +1,4 @@
-"""Roles on geographic units: which unit holds each account, the unit graph, and checks.
+"""Roles on geographic units: the unit of each account, the unit graph, and checks.
 
 A role with a ``geography`` section is planned on units (counties, ZIP codes or a user's
 polygons). Each account finds its unit by code or by point (see
@@ -32,7 +32,7 @@ from solver.units import UnitLayer, load_units, unit_index
 
 logger = logging.getLogger(__name__)
 
-#: Accounts-table column that holds each kind of unit code, and the scenario key mapping it.
+#: Accounts-table column with each kind of unit code, and the scenario key mapping it.
 _CODE_COLUMNS = {"counties": ("county_code", "county_fips"), "zips": ("zip_code", "zip")}
 
 

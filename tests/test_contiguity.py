@@ -103,8 +103,8 @@ def contiguous(problem: RoleProblem, plan: np.ndarray) -> bool:
 
 
 def test_piece_counts_on_a_path() -> None:
-    # Path 0-1-2-3-4. Territory 0 holds 0, 1 and 4 (two pieces: {0, 1} and {4}); territory
-    # 1 holds 2 and 3 (one piece); territory 2 holds nothing.
+    # Path 0-1-2-3-4. Territory 0 has 0, 1 and 4 (two pieces: {0, 1} and {4}), territory
+    # 1 has 2 and 3 (one piece) and territory 2 has nothing.
     adjacency = graph(5, [(0, 1), (1, 2), (2, 3), (3, 4)])
     counts = piece_counts(adjacency, np.array([0, 0, 1, 1, 0]), 3)
     assert counts.tolist() == [2, 1, 0]
