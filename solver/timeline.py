@@ -161,8 +161,22 @@ def load_horizon(scenario: Scenario) -> HorizonInputs:
     for period in periods:
         check_roles_staffed(reps, on_date(scenario, period.start))
     _warn_short_ramps(scenario)
+    _warn_geography(scenario)
     members = role_members(accounts, scenario)
     return HorizonInputs(scenario, accounts, reps, members, periods)
+
+
+def _warn_geography(scenario: Scenario) -> None:
+    # NOTE: the horizon policies plan accounts one by one, so a role's units and contiguity
+    # apply to `territory solve` only. The warning keeps a comparison from looking contiguous.
+    roles = [name for name, role in scenario.roles.items() if role.geography is not None]
+    if roles:
+        logger.warning(
+            "%s: roles %s have a geography section, which the horizon comparison does not "
+            "apply yet: its plans ignore units and contiguity",
+            scenario.source.name,
+            ", ".join(roles),
+        )
 
 
 def _check_hires_in_horizon(scenario: Scenario, reps: pd.DataFrame) -> None:
