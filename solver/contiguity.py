@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from solver.backends import Backend
 from solver.contiguity_repair import piece_labels, repair
@@ -41,8 +42,10 @@ logger = logging.getLogger(__name__)
 #: Largest role (rows of the solved problem) that gets the exact separator cuts.
 CUT_ROWS = 500
 
-#: Most cut rounds the exact path runs before it repairs the last plan instead.
-MAX_CUT_ROUNDS = 30
+#: Most cut rounds the exact path runs before it repairs the last plan instead. Each round
+#: adds cuts for the pieces it finds, so a role needs this many only when pieces keep
+#: moving around; the time limit usually ends the rounds first.
+MAX_CUT_ROUNDS = 200
 
 #: Most rows of one stray piece that get a cut of their own in one round.
 CUTS_PER_PIECE = 25
@@ -88,6 +91,9 @@ def _solve_with_cuts(
     assert problem.adjacency is not None
     deadline = time.perf_counter() + time_limit
     base = model
+    # The best repaired plan that keeps every row, from any round: the fallback when the
+    # rounds run out of time, since the last round's repair may break a row.
+    fallback: np.ndarray | None = None
     for round_number in range(1, MAX_CUT_ROUNDS + 1):
         remaining = max(deadline - time.perf_counter(), 1.0)
         result = backend(model, settings, remaining, start)
@@ -100,10 +106,31 @@ def _solve_with_cuts(
         if split == 0:
             return result
         start = repair(problem, assignment, base)
+        if not _broken(base, start).any() and (
+            fallback is None or _cost(base, start) < _cost(base, fallback)
+        ):
+            fallback = start
         if time.perf_counter() >= deadline - 1.0:
             break
         model = with_cuts(model, separator_cuts(problem, assignment))
-    return _repaired(problem, base, result)
+
+    if fallback is None:
+        return repaired_result(problem, base, result)
+    logger.info("%s: time is up; the best repaired plan of the cut rounds is kept", problem.role)
+    return dataclasses.replace(
+        result, status=Status.FEASIBLE, assignment=fallback, objective=_cost(base, fallback)
+    )
+
+
+def _broken(model: LinearModel, plan: np.ndarray) -> np.ndarray:
+    """Return a mask of the model's rows that ``plan`` breaks, with a relative slack."""
+    activity = model.matrix @ model.start_vector(plan)
+    slack = 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(model.row_hi), model.row_hi, 0)))
+    return (activity < model.row_lo - slack) | (activity > model.row_hi + slack)
+
+
+def _cost(model: LinearModel, plan: np.ndarray) -> float:
+    return float(model.start_vector(plan) @ model.cost)
 
 
 def _solve_then_repair(
@@ -121,7 +148,7 @@ def _solve_then_repair(
     assert result.assignment is not None
     if _split_territories(problem, result.assignment, "solve") == 0:
         return result
-    return _repaired(problem, model, result)
+    return repaired_result(problem, model, result)
 
 
 def _split_territories(problem: RoleProblem, assignment: np.ndarray, step: str) -> int:
@@ -138,14 +165,13 @@ def _split_territories(problem: RoleProblem, assignment: np.ndarray, step: str) 
     return split
 
 
-def _repaired(problem: RoleProblem, model: LinearModel, result: Result) -> Result:
+def repaired_result(problem: RoleProblem, model: LinearModel, result: Result) -> Result:
     """Return ``result`` with its plan repaired, or without a plan if the repair breaks a row."""
     assert result.assignment is not None
     repaired = repair(problem, result.assignment, model)
     x = model.start_vector(repaired)
     activity = model.matrix @ x
-    slack = 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(model.row_hi), model.row_hi, 0)))
-    broken = (activity < model.row_lo - slack) | (activity > model.row_hi + slack)
+    broken = _broken(model, repaired)
     if broken.any():
         logger.warning(
             "%s: the plan in one piece per territory breaks %s; no plan from this start",
@@ -198,11 +224,26 @@ def separator_cuts(problem: RoleProblem, assignment: np.ndarray) -> list[Cut]:
             if piece == main:
                 continue
             members = np.flatnonzero(labels == piece)
-            touched = np.unique(problem.adjacency[members].indices)
-            separator = np.setdiff1d(touched, members, assume_unique=True)
+            separator = _separator(problem.adjacency, members, anchor)
             heaviest = members[np.argsort(-weight[members], kind="stable")[:CUTS_PER_PIECE]]
             cuts += [(t, int(a), anchor, separator) for a in heaviest]
     return cuts
+
+
+def _separator(adjacency: sp.csr_matrix, members: np.ndarray, anchor: int) -> np.ndarray:
+    """Return the neighbours of ``members`` from which ``anchor`` is reachable around them.
+
+    Every path from the piece to the anchor leaves the piece through one of these rows,
+    and neighbours cut off from the anchor by the piece itself are left out, which makes
+    the cut tighter than one over all neighbours.
+    """
+    touched = np.unique(adjacency[members].indices)
+    neighbours = np.setdiff1d(touched, members, assume_unique=True)
+    keep = np.ones(adjacency.shape[0], dtype=bool)
+    keep[members] = False
+    outside = sp.diags(keep.astype(float)) @ adjacency @ sp.diags(keep.astype(float))
+    _, component = connected_components(outside, directed=False)
+    return neighbours[component[neighbours] == component[anchor]]
 
 
 def with_cuts(model: LinearModel, cuts: list[Cut]) -> LinearModel:

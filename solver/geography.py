@@ -116,7 +116,7 @@ def _join(
     unit = np.full(len(own), -1, dtype=np.int64)
     if has_code.any():
         # unit_index reports rows as index + 2, so the index is the 0-based data row.
-        coded = codes[has_code].copy()
+        coded = _padded_once(codes, own, settings)[has_code].copy()
         coded.index = own.loc[has_code, "source_row"].to_numpy() - 2
         unit[has_code] = unit_index(layer, coded, file=file, column=str(source))
     if (~has_code).any():
@@ -131,6 +131,24 @@ def _join(
             rows=rest["source_row"].to_numpy(),
         )
     return unit
+
+
+def _padded_once(codes: pd.Series, own: pd.DataFrame, settings: Geography) -> pd.Series:
+    """Pad the codes that placed their accounts, whose lost zeros were already reported.
+
+    The accounts table pads a county or ZIP code that lost its leading zeros, with a
+    warning, when it places the account by it. Padding those codes again here keeps the
+    warning from showing twice; other codes are left for :func:`unit_index` to check.
+    """
+    sources = {"counties": "county_fips", "zips": "zip"}
+    if settings.units not in sources:
+        return codes
+    placed = (own["location_source"] == sources[settings.units]).to_numpy()
+    short = codes.astype("string").str.fullmatch(r"\d{1,4}(\.0*)?").fillna(False).to_numpy()
+    fixed = codes.copy()
+    digits = codes[placed & short].astype(str).str.split(".").str[0]
+    fixed[placed & short] = digits.str.zfill(5)
+    return fixed
 
 
 def _code_column(settings: Geography, layer: UnitLayer) -> tuple[str, str | None]:

@@ -26,7 +26,7 @@ from solver.geography import (
 from solver.maps import RoleMap, write_map_html, write_map_png, write_moves_png
 from solver.outputs import used_metrics
 from solver.problem import RoleProblem
-from solver.scenario import Scenario
+from solver.scenario import ACCOUNT_COUNT, Scenario
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +143,9 @@ def _role_map(
     role = scenario.roles[problem.role]
     ids = np.array([t.territory_id for t in problem.territories], dtype=object)
     metrics = [m for m in used_metrics(scenario) if m in problem.metric_names]
+    # The account count is no column of the accounts table, but it can have a band.
+    if any(goal.metric == ACCOUNT_COUNT for goal in role.balance):
+        metrics.insert(0, ACCOUNT_COUNT)
     return RoleMap(
         role=problem.role,
         label=role.label or problem.role,

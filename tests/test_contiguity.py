@@ -349,3 +349,20 @@ def test_repair_keeps_a_disruption_budget() -> None:
     budgeted = problem.replace(previous=previous, move_budget=0)
     kept = repair(budgeted, previous, build_model(budgeted, budgeted.home_coords))
     assert kept.tolist() == previous.tolist()
+
+
+def test_cut_rounds_out_of_time_keep_a_valid_repair(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With a single cut round the 3 x 3 grid is still split after it, so the result is
+    # the repaired plan of that round: contiguous, balanced (9 and 9) and feasible, with
+    # a cost no lower than the enumerated optimum.
+    monkeypatch.setattr("solver.contiguity.MAX_CUT_ROUNDS", 1)
+    problem = grid_problem()
+    best, _ = brute_force(problem)
+    solution = solve_with_centres(
+        problem, SETTINGS, get_backend("highs"), 1.0, time.perf_counter() + 30
+    )
+    plan = solution.assignment
+    assert solution.result.status == Status.FEASIBLE
+    assert contiguous(problem, plan)
+    assert problem.totals(plan)[:, 1].tolist() == [9, 9]
+    assert solution.result.objective >= best - 1e-6

@@ -624,3 +624,23 @@ def test_border_point_joins_smaller_id(tmp_path: Path, order: list[str]) -> None
         "B": "G00",
         "E": "G01",
     }
+
+
+def test_lost_fips_zeros_warned_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Three Kansas counties and Alabama's 01001 written '1001', all given by FIPS only.
+    # The lost zero is padded when the account is placed and again when it joins its
+    # county, and the warning about it shows once.
+    accounts = [
+        {"account_id": a, "latitude": None, "longitude": None, "fips": code, "potential": 10.0}
+        for a, code in (("K1", "20169"), ("K2", "20143"), ("K3", "20041"), ("A1", "1001"))
+    ]
+    geography = {"units": "counties", "join": "code"}
+    path = small_scenario(tmp_path / "fips", accounts, geography, columns={"county_fips": "fips"})
+
+    with caplog.at_level(logging.WARNING):
+        plan = solve_scenario(path, tmp_path / "out")
+
+    padded = [r for r in caplog.records if "leading zeros were lost" in r.getMessage()]
+    assert len(padded) == 1
+    joined = pd.read_csv(plan.folder / "assignments.csv", dtype=str)
+    assert dict(zip(joined["account_id"], joined["unit_id"], strict=True))["A1"] == "01001"

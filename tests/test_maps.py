@@ -306,7 +306,8 @@ def moves_accounts() -> pd.DataFrame:
 
 def test_moves_summary_counts_per_role() -> None:
     # a2 goes from X to Y and a4 from no owner to Y. a5 has no owner in either.
-    assert moved_summary(moves_accounts()) == ("A: 2 of 5 accounts moved, B: 0 of 2 accounts moved")
+    expected = "A: 2 of 5 accounts changed owner, B: 0 of 2 accounts changed owner"
+    assert moved_summary(moves_accounts()) == expected
 
 
 def test_moves_png_size_and_same_bytes(tmp_path: Path) -> None:

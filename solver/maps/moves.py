@@ -70,13 +70,15 @@ def write_moves_png(
 
 
 def moved_summary(accounts: pd.DataFrame) -> str:
-    """Return ``'ENT: 3 of 500 accounts moved, ...'`` with the roles in sorted order."""
+    """Return ``'ENT: 3 of 500 accounts changed owner, ...'`` with the roles in sorted order."""
     _, _, moved = _owners(accounts)
     roles = accounts["role"].astype(str).to_numpy()
     parts = []
     for role in sorted(set(roles)):
         mine = roles == role
-        parts.append(f"{role}: {int(moved[mine].sum()):,} of {int(mine.sum()):,} accounts moved")
+        parts.append(
+            f"{role}: {int(moved[mine].sum()):,} of {int(mine.sum()):,} accounts changed owner"
+        )
     return ", ".join(parts) if parts else "no accounts"
 
 
