@@ -44,7 +44,7 @@ CUT_ROWS = 500
 
 #: Most cut rounds the exact path runs before it repairs the last plan instead. Each round
 #: adds cuts for the pieces it finds, so a role needs this many only when pieces keep
-#: moving around; the time limit usually ends the rounds first.
+#: moving around. The time limit usually ends the rounds first.
 MAX_CUT_ROUNDS = 200
 
 #: Most rows of one stray piece that get a cut of their own in one round.

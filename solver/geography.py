@@ -6,9 +6,9 @@ polygons). Each account finds its unit by code or by point (see
 ``contiguity`` every territory must be one connected piece of the graph of the units that
 hold the role's accounts (:mod:`solver.adjacency`).
 
-The solver works on one row per unit (or per group of units that a family of accounts
-ties together), so this module builds that grouping, hands the grouped problem its
-adjacency matrix, and afterwards checks the plan against the unit graph on its own.
+The solver works on one row per unit, or per group of units that a family of accounts
+ties together. This module builds that grouping and hands the grouped problem its
+adjacency matrix. Afterwards it checks the plan against the unit graph on its own.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ class RoleGeography:
     """The units of one role's accounts and, with contiguity, the graph between them.
 
     ``unit`` gives each account (in the role's account order) its position in
-    ``layer.ids``; ``used`` lists the positions of the units holding accounts, in
-    ascending order, and ``graph`` is indexed in the order of ``used``.
+    ``layer.ids``. ``used`` lists the positions of the units with accounts in ascending
+    order, and ``graph`` is indexed in that order.
     """
 
     role: str
@@ -239,7 +239,7 @@ def geography_violations(
 ) -> list[dict[str, object]]:
     """Return the units split between territories and the territories in several pieces.
 
-    ``territory_ids`` holds each account's territory id, in the role's account order. The
+    ``territory_ids`` has each account's territory id, in the role's account order. The
     check uses only the unit graph and the final assignment, not the solver's model.
     """
     found: list[dict[str, object]] = []

@@ -186,8 +186,8 @@ class Geography(_Strict):
     id_column: str | None = None
     # The CRS the user's unit file is expected in, such as EPSG:4326.
     crs: str | None = None
-    # code: by the account's county FIPS, ZIP or unit code; point: by latitude and
-    # longitude; auto: the code where the row has one, else the point.
+    # How accounts find their unit. code uses the county FIPS, ZIP or unit code, and point
+    # the latitude and longitude. auto uses the code where the row has one, else the point.
     join: Literal["auto", "code", "point"] = "auto"
     # A point outside every unit goes to the nearest unit up to this many km away.
     snap_km: float = Field(default=5.0, ge=0)

@@ -179,7 +179,7 @@ def test_grid_without_contiguity_splits_a_territory() -> None:
 
 
 def test_grid_contiguous_plan_is_the_enumerated_optimum() -> None:
-    # Potential 9 per territory: the middle column holds 12, so one territory takes one
+    # Potential 9 per territory: the middle column has 12, so one territory takes one
     # middle cell (4) and five cells of 1, the other two middle cells (8) and one cell
     # of 1. The enumeration over all 512 plans finds two optima of equal cost: one
     # territory takes the top row with cells 3, 5 and 6 (or 8), and the other takes 4, 7
@@ -241,7 +241,7 @@ def test_repair_leaves_a_locked_stray_piece() -> None:
     locked = np.full(24, -1)
     locked[[0, 11]] = 0
     problem = problem.replace(locked=locked)
-    plan = np.array([0 if c < 4 else (1 if c < 8 else 2) for r in range(2) for c in range(12)])
+    plan = np.array([c // 4 for r in range(2) for c in range(12)])
     plan[11] = 0
     repaired = repair(problem, plan, build_model(problem, problem.home_coords))
     assert repaired[[0, 11]].tolist() == [0, 0]
@@ -255,7 +255,7 @@ def test_repair_keeps_the_locked_piece_as_main() -> None:
     locked = np.full(24, -1)
     locked[11] = 0
     problem = problem.replace(locked=locked)
-    plan = np.array([0 if c < 4 else (1 if c < 8 else 2) for r in range(2) for c in range(12)])
+    plan = np.array([c // 4 for r in range(2) for c in range(12)])
     plan[11] = 0
     repaired = repair(problem, plan, build_model(problem, problem.home_coords))
     assert repaired[11] == 0
@@ -278,7 +278,7 @@ def test_scalable_path_returns_contiguous_plan() -> None:
 # -- explanation ---------------------------------------------------------------------------------
 
 
-def test_infeasible_contiguity_is_explained_with_a_tolerance_that_works() -> None:
+def test_explanation_gives_working_tolerance() -> None:
     # Path U0 - U1 - U2 - U3 with potential 2, 1, 3, 2 (total 8, target 4 per territory,
     # +/-10 %: 3.6 to 4.4). Two connected territories on a path are a prefix and a suffix,
     # with potential 2 | 6, 3 | 5 or 6 | 2, so none fits; without contiguity {U0, U3} and
@@ -301,7 +301,7 @@ def test_infeasible_contiguity_is_explained_with_a_tolerance_that_works() -> Non
     assert "widened 3-fold (potential +/-30 %)" in findings[0]
 
 
-def test_contiguity_is_not_blamed_when_the_bands_fail_anyway() -> None:
+def test_explanation_skips_band_failures() -> None:
     # Potential 1, 1, 1, 5: territory targets are 4 +/-10 %, and the account with 5 alone
     # breaks its territory's band, with or without contiguity.
     coords = [(0.0, 0.0), (0.0, 1.0), (0.0, 2.0), (0.0, 3.0)]
@@ -351,10 +351,10 @@ def test_repair_keeps_a_disruption_budget() -> None:
     assert kept.tolist() == previous.tolist()
 
 
-def test_cut_rounds_out_of_time_keep_a_valid_repair(monkeypatch: pytest.MonkeyPatch) -> None:
-    # With a single cut round the 3 x 3 grid is still split after it, so the result is
-    # the repaired plan of that round: contiguous, balanced (9 and 9) and feasible, with
-    # a cost no lower than the enumerated optimum.
+def test_cut_rounds_keep_valid_repair(monkeypatch: pytest.MonkeyPatch) -> None:
+    # After a single cut round the 3 x 3 grid is still split. The result is then the
+    # repaired plan of that round. It is contiguous, balanced (9 and 9) and feasible, and
+    # it costs no less than the enumerated optimum.
     monkeypatch.setattr("solver.contiguity.MAX_CUT_ROUNDS", 1)
     problem = grid_problem()
     best, _ = brute_force(problem)
