@@ -7,10 +7,11 @@ between neighbours, and corners that a simplification moved apart. So:
 - Queen: two units are neighbours when their polygons come within :data:`SNAP_M` of each
   other. Touching at one point is enough.
 - Rook: queen neighbours whose boundaries also run within :data:`SNAP_M` of each other
-  for more than :data:`MIN_BORDER_M`, measured along each unit's boundary (the shorter of
-  the two). A corner touch gives about ``2 * SNAP_M`` of such boundary, so it stays
-  queen-only. On the shipped counties 3 of the 339 corner touches of the full-resolution
-  polygons reach more than :data:`MIN_BORDER_M` after simplification and count as rook.
+  for more than :data:`MIN_BORDER_M`. That length is measured along each unit's boundary,
+  and the shorter of the two counts. A corner touch gives about ``2 * SNAP_M`` of such
+  boundary, so it stays queen-only. On the shipped counties 3 of the 339 corner touches of
+  the full-resolution polygons reach more than :data:`MIN_BORDER_M` after simplification
+  and count as rook.
 
 Pieces: the rule's graph can have several connected components (islands, or areas that
 units outside ``subset`` separate). They are joined by a minimum spanning tree over the
@@ -78,7 +79,7 @@ def unit_graph(
         ``'rook'`` (a shared border) or ``'queen'`` (a shared point is enough).
     subset
         Sorted positions in ``layer.ids`` of the units to keep, such as the units that
-        hold a role's accounts. The graph is then the one induced on them, and every
+        contain a role's accounts. The graph is then the one induced on them, and every
         position in the result is a position in ``subset``. None keeps all units.
     role
         Role name for messages.

@@ -4,12 +4,12 @@ Rules, in the order they apply:
 
 1. Polygon layers: a point inside a unit or on its boundary belongs to that unit. A point
    on the boundary shared by several units (an edge or a corner) goes to the unit with the
-   smallest id, so the result does not depend on the order of the units in their file.
+   smallest id. So the result does not depend on the order of the units in their file.
 2. A point in no unit (off a coast, or in a gap between two polygons) goes to the nearest
-   unit when it lies at most ``snap_km`` from that unit's polygon, with one warning that
-   lists such accounts. The nearest unit and the nearest point of its polygon are found in
-   the layer's projected working CRS (see :func:`solver.units.working_crs`), and the
-   distance to that polygon point is the great-circle distance in km, never degrees.
+   unit when it lies at most ``snap_km`` from that unit's polygon. One warning lists such
+   accounts. The nearest unit and the nearest point of its polygon are found in the
+   layer's projected working CRS (see :func:`solver.units.working_crs`). The distance to
+   that polygon point is the great-circle distance in km, never degrees.
 3. Point layers (ZIP codes): a point goes to the nearest unit point by great-circle distance
    when it lies at most ``snap_km`` from it. Units that share one point (several ZIP codes
    at one post office) resolve to the smallest id.
@@ -216,7 +216,7 @@ def _check_far(
 def _nearest_from(layer: UnitLayer, latitude: float, longitude: float) -> tuple[int, float]:
     """Return the nearest unit of one point and the great-circle km to its polygon.
 
-    The units are projected to an azimuthal equidistant CRS centred on the point, where
+    The units are projected to an azimuthal equidistant CRS centred on the point. There,
     planar distances from the centre are true distances, so the result is exact also for
     a point far from the layer. It costs one projection of the layer, so only a rejected
     point gets it.

@@ -240,7 +240,7 @@ def _unit_ids(frame: gpd.GeoDataFrame, id_column: str | None, file: str) -> np.n
     if id_column is None or id_column not in frame.columns:
         problem = f"has no id column '{id_column}'" if id_column else "needs an id column"
         problem += f" (columns found: {', '.join(columns) or 'none'})"
-        fix = "set the geography's id_column to the column that holds each unit's id"
+        fix = "set the geography's id_column to the column that contains each unit's id"
         raise input_error(file, problem, fix)
 
     ids = frame[id_column].map(_id_text).to_numpy(dtype=object)
@@ -351,7 +351,7 @@ def _build_layer(frame: gpd.GeoDataFrame, ids: np.ndarray, *, name: str, source:
         fix = "keep one geometry type per file: polygons for areas, points for places"
         raise input_error(source, problem, fix)
 
-    # Validity is judged where the user drew the polygons: a projection can bend a line.
+    # Validity is judged in the user's CRS, because a projection can bend a line.
     polygons = _repair(geometry, frame.crs, ids, source)
     polygons = np.asarray(gpd.GeoSeries(polygons, crs=frame.crs).to_crs(STORAGE_CRS).values)
     if not shapely.is_valid(polygons).all():

@@ -259,7 +259,7 @@ def test_grid_plan_shape_columns(tmp_path: Path) -> None:
 
 
 def test_grid_without_contiguity_splits(tmp_path: Path) -> None:
-    # Shows that the rook test above can fail: the same bands without contiguity.
+    # Without contiguity a territory splits, which shows that the rook test above can fail.
     path = kansas_grid(tmp_path / "grid", contiguity="none")
 
     folder = solve_scenario(path, tmp_path / "out").folder
@@ -393,7 +393,7 @@ def out(tmp_path: Path, earlier_plan: Path) -> Path:
 
 
 def assert_rejected(path: Path, out: Path, *fragments: str) -> str:
-    """Solve ``path`` into ``out`` and return the InputError message, which has every fragment.
+    """Solve ``path`` into ``out``, expect an InputError with every fragment, return its text.
 
     The earlier plan in ``out/geo`` must stay byte-identical, with no other folder left.
     """
@@ -430,8 +430,8 @@ def assert_cli_rejected(
 
 
 def test_zips_contiguity_rejected(tmp_path: Path, out: Path, capsys) -> None:
-    # The points are joined by point, far from any ZIP code point: the contiguity key is
-    # rejected first, before the join could complain about the distance.
+    # The points are joined by point, far from any ZIP code point. The contiguity key is
+    # rejected first, before the join could reject the point for its distance.
     geography = {"units": "zips", "join": "point", "contiguity": "rook"}
     path = small_scenario(tmp_path / "zips", geography=geography)
 
@@ -559,7 +559,7 @@ def test_file_without_crs_rejected(tmp_path: Path, out: Path, file: str) -> None
 
 
 def bow_tie(row: int, col: int) -> shapely.Polygon:
-    """Return square ``G<row><col>`` drawn as a bow-tie: its ring crosses itself at the centre.
+    """Return square ``G<row><col>`` drawn as a bow-tie, whose ring crosses itself at the centre.
 
     Repair keeps two triangles, one on the west edge and one on the east edge.
     """
@@ -629,7 +629,7 @@ def test_border_point_joins_smaller_id(tmp_path: Path, order: list[str]) -> None
 def test_lost_fips_zeros_warned_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # Three Kansas counties and Alabama's 01001 written '1001', all given by FIPS only.
     # The lost zero is padded when the account is placed and again when it joins its
-    # county, and the warning about it shows once.
+    # county, but the warning about it is logged once.
     accounts = [
         {"account_id": a, "latitude": None, "longitude": None, "fips": code, "potential": 10.0}
         for a, code in (("K1", "20169"), ("K2", "20143"), ("K3", "20041"), ("A1", "1001"))

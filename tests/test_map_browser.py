@@ -164,7 +164,7 @@ def test_small_page_loads_cleanly(small: Visit) -> None:
     small.assert_clean()
 
 
-def test_small_page_has_a_layer_per_territory(small: Visit) -> None:
+def test_small_page_layer_per_territory(small: Visit) -> None:
     labels = small.page.locator(".leaflet-control-layers-overlays label")
 
     assert labels.count() == 5
@@ -277,7 +277,7 @@ def counties(browser: BrowserContext, county_page: Path) -> Iterator[Visit]:
     yield from open_page(browser, county_page)
 
 
-def test_county_page_loads_with_a_layer_per_territory(counties: Visit) -> None:
+def test_county_page_loads_all_layers(counties: Visit) -> None:
     page = counties.page
 
     assert page.locator(".leaflet-control-layers-overlays label").count() == 6

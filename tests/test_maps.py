@@ -156,7 +156,7 @@ def test_png_has_the_figure_size(written: Path) -> None:
     assert image.shape == (1320, 1210, 4)
 
 
-def test_png_fills_each_square_in_its_colour(written: Path) -> None:
+def test_png_square_in_territory_colour(written: Path) -> None:
     pixels = np.round(imread(written / "map.png")[:, :, :3] * 255).astype(int)
 
     # Sorted ids give SQ-1, SQ-2, SQ-3 the palette's first three colours. PT uses only
@@ -201,7 +201,7 @@ def test_html_marks_centres_and_homes(page: str) -> None:
     assert page.count('"className": "territory-point"') == 2
 
 
-def test_html_tooltip_shows_metrics_by_hand(page: str) -> None:
+def test_html_tooltip_metrics_by_hand(page: str) -> None:
     first = tooltip_of(page, "SQ-1")
 
     assert "<td>Ann Lee (R1)</td>" in first
@@ -221,7 +221,7 @@ def test_html_tooltips_of_other_territories(page: str) -> None:
     assert "<td>750,000</td><td>1,000,000</td><td>-25.0 %</td>" in third
     assert "<th>mean distance</th><td>1,235 km</td>" in third
     assert "<th>viable</th><td>no</td>" in third
-    # PT shows the accounts metric, so the separate account count is left out.
+    # PT has an accounts metric, so the tooltip leaves out the separate account count.
     points = tooltip_of(page, "PT-A")
     assert "<th>accounts</th><td>3</td><td>3</td><td>0.0 %</td>" in points
     assert points.count("<th>accounts</th>") == 1
@@ -385,7 +385,7 @@ def test_colours_follow_territory_ids_not_rows() -> None:
     }
 
 
-def test_layer_names_prefix_shared_ids_with_role() -> None:
+def test_layer_names_prefix_shared_ids() -> None:
     role = point_role()
     copy = RoleMap(
         "XX", "Copy", role.territories, role.metrics, None, role.points, role.centres, role.homes
@@ -400,7 +400,7 @@ def test_layer_names_prefix_shared_ids_with_role() -> None:
     ("value", "expected"),
     [(1_234_567.0, "1,234,567"), (73.529, "73.53"), (150.4, "150"), (3, "3"), (0.5, "0.50")],
 )
-def test_number_format(value: float, expected: str) -> None:
+def test_tooltip_number_format(value: float, expected: str) -> None:
     assert number(value) == expected
 
 
@@ -408,7 +408,7 @@ def test_number_format(value: float, expected: str) -> None:
     ("value", "expected"),
     [(-19.76, "-19.8 %"), (14.811, "+14.8 %"), (0.04, "0.0 %"), (-0.04, "0.0 %")],
 )
-def test_percent_format(value: float, expected: str) -> None:
+def test_tooltip_percent_format(value: float, expected: str) -> None:
     assert percent(value) == expected
 
 
@@ -424,7 +424,7 @@ def test_tooltip_leaves_out_missing_columns() -> None:
     assert "target" not in html
 
 
-def test_layout_adds_insets_only_where_data_lies() -> None:
+def test_layout_insets_only_with_data() -> None:
     # Wichita, Anchorage, Honolulu.
     lon, lat = np.array([-97.3, -149.9, -157.9]), np.array([37.7, 61.2, 21.3])
 
@@ -446,7 +446,7 @@ def test_layout_counts_points_outside_the_us() -> None:
     assert layout.count_outside(lon, lat) == 1
 
 
-def test_layout_without_us_data_centres_on_it() -> None:
+def test_layout_centres_on_non_us_data() -> None:
     # Paris and Berlin.
     lon, lat = np.array([2.35, 13.40]), np.array([48.86, 52.52])
 

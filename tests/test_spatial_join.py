@@ -104,7 +104,7 @@ def test_missing_coordinates_rejected(tmp_path):
         join(layer, [(math.nan, LON0)])
 
 
-def test_empire_state_building_in_new_york_county():
+def test_empire_state_in_new_york_county():
     assert join(load_units("counties"), [(40.7484, -73.9857)]) == ["36061"]
 
 

@@ -99,7 +99,8 @@ def layer_names(roles: Sequence[RoleMap]) -> list[list[str]]:
     """Name every territory ``<territory id> — <rep name>``, per role and row.
 
     A territory id used by two roles gets its role in front, so that no two names are
-    equal: the layer control of the web map keys its entries by name.
+    equal. The names must differ because the layer control of the web map keys its
+    entries by name.
     """
     counts: dict[str, int] = {}
     for role_map in roles:

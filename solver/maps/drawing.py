@@ -98,7 +98,7 @@ def region_axes(
 def note_outside(
     axes: Axes, layout: regions.Layout, lon: np.ndarray, lat: np.ndarray, what: str
 ) -> None:
-    """Log and write on the panel how many of the points ``what`` no region shows."""
+    """Count the ``what`` points outside every region, and log and print the count on the panel."""
     count = layout.count_outside(lon, lat)
     if count == 0:
         return

@@ -35,7 +35,7 @@ def write_moves_png(
 ) -> None:
     """Draw the owners of ``accounts`` before and after side by side into the PNG ``path``.
 
-    ``before`` and ``after`` hold an owner per account (a territory or rep id), or NaN
+    ``before`` and ``after`` give the owner of each account (a territory or rep id), or NaN
     for none. An account moved when the two differ, and NaN to an owner counts as a move.
 
     Raises ValueError when a column of :data:`MOVE_COLUMNS` is missing.

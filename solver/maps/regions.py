@@ -3,7 +3,7 @@
 A static panel shows the contiguous US in the Albers equal-area projection (EPSG:5070),
 zoomed to the accounts and shapes that lie there. Alaska (EPSG:3338) and Hawaii
 (ESRI:102007) get an inset each, drawn only when the role has something there. Data
-elsewhere (Puerto Rico, Guam, Canada north of 50°N) is not shown in that layout and a
+elsewhere (Puerto Rico, Guam, Canada north of 50°N) is left out of that layout, and a
 warning counts it. When nothing lies in the contiguous US, the panel shows all the data
 in an equidistant cylindrical projection centred on it, with no insets.
 """
@@ -140,7 +140,7 @@ def _local_region(lon: np.ndarray, lat: np.ndarray) -> Region:
 
 
 def _box_outline(box: Box, steps: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """Return points along the edges of ``box``: a box's projected bounds lie on its edges."""
+    """Return points along the edges of ``box``, because its projected bounds lie on them."""
     west, south, east, north = box
     t = np.linspace(0.0, 1.0, steps)
     lon = np.concatenate(

@@ -1,8 +1,8 @@
 """``map.png``: one panel per role with its territories coloured, centres and rep homes.
 
-Each panel shows the contiguous US zoomed to the role's data, with an Alaska and a Hawaii
-inset in its lower left corner when the role has accounts or shapes there (see
-:mod:`solver.maps.regions`). State outlines are the backdrop. A polygon role draws its
+Each panel shows the contiguous US zoomed to the role's data. When the role has accounts
+or shapes in Alaska or Hawaii, the panel adds an inset for each in its lower left corner
+(see :mod:`solver.maps.regions`). State outlines are the backdrop. A polygon role draws its
 dissolved territory shapes and a point role its accounts, both in the territory's colour.
 Centres are black crosses and rep homes stars in the territory's colour. The legend
 lists every territory with its rep.

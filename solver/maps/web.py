@@ -5,8 +5,8 @@ The page has no base tiles and loads nothing: Leaflet 1.9.4 (BSD-2-Clause, vendo
 The state outlines are a backdrop that ignores the mouse. Every territory of every role
 is one folium ``FeatureGroup``, listed in the layer control as ``<territory id> — <rep
 name>``. It contains the dissolved shape (a polygon role) or the account points (a point
-role), the centre (×) and the rep's home (★), and its tooltip lists the territory's
-metrics against their targets.
+role), the centre (×) and the rep's home (★). Its tooltip lists the territory's metrics
+against their targets.
 
 Elements get counter ids in place of folium's random ones, so the same input writes the
 same bytes. To keep the file small, shapes are simplified, their islands under a few km²
