@@ -299,10 +299,10 @@ def _geography_line(geography: dict[str, Any]) -> str:
     line = f"  units: {geography['units_with_accounts']} {geography['units']}"
     if geography["contiguity"] != "none":
         links = len(geography.get("links", []))
-        most = geography["max_pieces"]
+        max_pieces = geography["max_pieces"]
         line += (
-            f", {geography['contiguity']} contiguity, at most {most} "
-            f"piece{'s' if most != 1 else ''} per territory, {links} links joining islands "
+            f", {geography['contiguity']} contiguity, at most {max_pieces} "
+            f"piece{'s' if max_pieces != 1 else ''} per territory, {links} links joining islands "
             "and separated areas"
         )
     if "mean_polsby_popper" in geography:

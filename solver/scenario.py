@@ -14,9 +14,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from solver.errors import InputError
+from solver.sections import (
+    Disruption,
+    Geography,
+    Lock,
+    Protect,
+    Strict,
+)
 
 #: Built-in metric: every account counts 1. It needs no column.
 ACCOUNT_COUNT = "accounts"
@@ -24,8 +31,8 @@ ACCOUNT_COUNT = "accounts"
 _NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Every section rejects unknown keys and is immutable (see solver/sections.py).
+_Strict = Strict
 
 
 class AccountColumns(_Strict):
@@ -138,74 +145,6 @@ class ViabilityMinimum(_Strict):
 
     metric: str
     minimum: float = Field(ge=0)
-
-
-class TerritoryDisruption(_Strict):
-    """Limits on the accounts and metrics one territory may lose from its current book."""
-
-    max_accounts_lost: int | None = Field(default=None, ge=0)
-    max_share_lost: dict[str, float] = Field(default_factory=dict)
-
-    @field_validator("max_share_lost")
-    @classmethod
-    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
-        return _check_shares(value)
-
-
-class Disruption(_Strict):
-    """A disruption budget: how much of today's books a role's new plan may move."""
-
-    max_accounts_moved: int | None = Field(default=None, ge=0)
-    max_share_moved: dict[str, float] = Field(default_factory=dict)
-    per_territory: TerritoryDisruption = Field(default_factory=TerritoryDisruption)
-
-    @field_validator("max_share_moved")
-    @classmethod
-    def _shares(cls, value: dict[str, float]) -> dict[str, float]:
-        return _check_shares(value)
-
-
-class Protect(_Strict):
-    """Accounts that stay with their current owner: those whose ``metric`` is above ``above``."""
-
-    metric: str
-    above: float
-
-
-class Geography(_Strict):
-    """Geographic units of a role: where they come from, how accounts join them, contiguity.
-
-    Accounts in one unit always go to the same territory. With ``contiguity``, every
-    territory is one connected piece of the units' adjacency graph.
-    """
-
-    # 'counties' and 'zips' are the shipped US geography; anything else is a path to a
-    # GeoJSON, GeoPackage or shapefile, relative to the scenario file.
-    units: str
-    # The id column of a user's unit file.
-    id_column: str | None = None
-    # The CRS the user's unit file is expected in, such as EPSG:4326.
-    crs: str | None = None
-    # How accounts find their unit. code uses the county FIPS, ZIP or unit code, and point
-    # the latitude and longitude. auto uses the code where the row has one, else the point.
-    join: Literal["auto", "code", "point"] = "auto"
-    # A point outside every unit goes to the nearest unit up to this many km away.
-    snap_km: float = Field(default=5.0, ge=0)
-    contiguity: Literal["none", "rook", "queen"] = "none"
-
-
-class Lock(_Strict):
-    """One account pinned to one rep."""
-
-    account: str
-    rep: str
-
-
-def _check_shares(value: dict[str, float]) -> dict[str, float]:
-    for metric, share in value.items():
-        if not 0.0 <= share <= 1.0:
-            raise ValueError(f"share for '{metric}' must be within [0, 1], got {share}")
-    return value
 
 
 class Role(_Strict):
